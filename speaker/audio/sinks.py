@@ -1,0 +1,176 @@
+"""Where replies go: the speaker, or a WAV file. Both take AudioChunks at any rate."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from speaker.audio.chunk import AudioChunk, AudioConverter, resample_whole, silence
+from speaker.audio.devices import find_device, sounddevice_module
+from speaker.audio.wavfile import WavWriter
+from speaker.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+
+class AudioSink(Protocol):
+    description: str
+
+    def open(self) -> None: ...
+
+    def play(self, chunk: AudioChunk) -> None:
+        """Queue audio; returns about when a real speaker would have room for more."""
+
+    def end_reply(self) -> None:
+        """A reply is complete: wait until it has been heard."""
+
+    def stop(self) -> None:
+        """Barge-in: drop whatever is still queued, at once. Safe from any thread."""
+
+    def close(self) -> None: ...
+
+
+class NullSink:
+    """Audio is produced (and timed) but goes nowhere: for machines without a speaker."""
+
+    description = "nowhere"
+
+    def open(self) -> None:
+        pass
+
+    def play(self, chunk: AudioChunk) -> None:
+        pass
+
+    def end_reply(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class WavFileSink:
+    """Every reply appended to one WAV file, with a short gap between replies.
+
+    `paced`: take as long as playing would (for real-time runs on a file, so that timings and
+    the mute-while-speaking window behave as on a device).
+    """
+
+    def __init__(self, path: Path, *, gap_ms: int = 300, paced: bool = False) -> None:
+        self.path = Path(path)
+        self.gap_ms = gap_ms
+        self.paced = paced
+        self.description = f"file {self.path}"
+        self._writer: WavWriter | None = None
+        self._replies = 0
+        self._in_reply = False
+        self._play_until = 0.0
+        self._stopped = threading.Event()
+
+    def open(self) -> None:
+        self._writer = WavWriter(self.path)
+
+    def play(self, chunk: AudioChunk) -> None:
+        if self._writer is None:
+            raise AudioError("output file is not open")
+        if self._stopped.is_set():
+            return
+        if self._replies > 0 and self._writer.seconds > 0 and not self._in_reply:
+            self._writer.write(silence(self.gap_ms / 1000, rate=self._writer.rate or chunk.rate))
+        self._in_reply = True
+        self._writer.write(chunk)
+        if self.paced:
+            now = time.monotonic()
+            self._play_until = max(self._play_until, now) + chunk.duration
+            ahead = self._play_until - now - 0.2  # keep ~200 ms queued, like a device buffer
+            if ahead > 0:
+                self._stopped.wait(ahead)
+
+    def end_reply(self) -> None:
+        if self._in_reply:
+            self._replies += 1
+        self._in_reply = False
+        if self.paced:
+            remaining = self._play_until - time.monotonic()
+            if remaining > 0:
+                self._stopped.wait(remaining)
+        self._stopped.clear()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._play_until = time.monotonic()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class SpeakerSink:
+    """A playback device; chunks are converted to the device's rate and written as they come."""
+
+    def __init__(self, device: str | int | None = None, *, rate: int | None = None) -> None:
+        self.device = device
+        self.rate = rate
+        self.description = "speaker"
+        self._stream: Any = None
+        self._lock = threading.Lock()
+        self._play_until = 0.0
+        self._stopped = threading.Event()
+
+    def open(self) -> None:
+        sd = sounddevice_module()
+        info = find_device(self.device, "output")
+        self.rate = self.rate or int(info.default_rate) or 22050
+        self.description = f"speaker {info.name!r} ({self.rate} Hz)"
+        try:
+            self._stream = sd.RawOutputStream(
+                device=info.index, samplerate=self.rate, channels=1, dtype="int16"
+            )
+            self._stream.start()
+        except Exception as exc:
+            raise AudioError(f"cannot open {self.description}: {exc}") from exc
+
+    def play(self, chunk: AudioChunk) -> None:
+        if self._stream is None or self._stopped.is_set():
+            return
+        if not chunk.is_format(self.rate or chunk.rate, 2, 1):
+            chunk = resample_whole(AudioConverter(rate=chunk.rate).convert(chunk), self.rate or chunk.rate)
+        with self._lock:
+            try:
+                self._stream.write(chunk.audio)
+            except Exception as exc:
+                raise AudioError(f"playback on {self.description} failed: {exc}") from exc
+            now = time.monotonic()
+            self._play_until = max(self._play_until, now) + chunk.duration
+
+    def end_reply(self) -> None:
+        remaining = self._play_until - time.monotonic()
+        if remaining > 0:
+            self._stopped.wait(remaining)
+        self._stopped.clear()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.abort()  # drops what is buffered
+                stream.start()
+            except Exception:
+                log.debug("aborting playback failed", exc_info=True)
+        self._play_until = time.monotonic()
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception:
+                log.debug("closing the playback stream failed", exc_info=True)

@@ -1,0 +1,81 @@
+"""`speaker ask`: the answering half of a turn, from typed text."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from speaker.errors import AudioError, SpeakerError
+from speaker.settings import load_settings
+
+if TYPE_CHECKING:
+    from speaker.audio.sinks import AudioSink
+
+log = logging.getLogger(__name__)
+
+HELP = """\
+Answer a typed question exactly as a spoken one would be answered (local skills first, then the
+language model), speak the reply, and print it.
+
+examples:
+  speaker ask "why is the sky blue?"
+  speaker ask "what time is it" --output reply.wav
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "ask",
+        help="answer a typed question out loud and print the reply",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("text", help="what the user says")
+    p.add_argument("--output", type=Path, metavar="OUT.wav", help="write the spoken reply to this WAV file")
+    p.add_argument("--output-device", metavar="NAME|INDEX", help="playback device (see `speaker devices`)")
+    p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write every event as one JSON line")
+    p.set_defaults(func=run)
+
+
+def _sink(args: argparse.Namespace, device: str | int | None) -> AudioSink:
+    from speaker.audio.sinks import NullSink, SpeakerSink, WavFileSink
+
+    if args.output is not None:
+        return WavFileSink(args.output)
+    sink = SpeakerSink(device)
+    try:
+        sink.open()
+    except AudioError as exc:
+        log.warning("%s", str(exc).splitlines()[0])
+        log.warning("speaking into the void; give --output reply.wav to keep the audio")
+        return NullSink()
+    return sink
+
+
+def run(args: argparse.Namespace) -> int:
+    from speaker.app import build_speaker
+    from speaker.audio.sinks import WavFileSink
+    from speaker.events import EventLog
+
+    settings = load_settings(args.config)
+    text = args.text.strip()
+    if not text:
+        raise SpeakerError(
+            'nothing to ask: give the question as text, e.g. speaker ask "why is the sky blue?"'
+        )
+    device = args.output_device if args.output_device is not None else settings.audio.output_device
+    sink = _sink(args, device)
+    if isinstance(sink, WavFileSink):
+        sink.open()
+    speaker = build_speaker(settings, sink, listen=False, events_path=args.events)
+    events = EventLog()
+    speaker.bus.subscribe(events)
+    try:
+        result = speaker.responder.respond(text)
+    finally:
+        sink.close()
+        speaker.close()
+    print(result.reply)
+    return 1 if events.named("error") and not result.reply else 0

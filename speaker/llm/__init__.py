@@ -1,0 +1,1 @@
+"""Language models that write the spoken replies."""

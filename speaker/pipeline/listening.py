@@ -1,0 +1,104 @@
+"""After the wake word: voice activity, endpointing and streaming recognition of one utterance."""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+from speaker.asr.base import RecognitionStream, SpeechRecognizer
+from speaker.audio.chunk import AudioChunk
+from speaker.settings import VadSettings
+from speaker.vad.endpoint import EndpointDetector, NoSpeech, SpeechEnded, SpeechStarted
+from speaker.vad.webrtc import WebRtcVad
+
+PREROLL_SECONDS = 0.5  # audio kept from before speech starts, so the first syllable is not cut
+# The wake phrase's last sound decays past where the detector says it ended; voice heard this soon
+# after does not start the request (it still reaches the recognizer through the pre-roll).
+WAKE_TAIL_SECONDS = 0.15
+
+
+@dataclass
+class ListenResult:
+    partial: str | None = None
+    started: bool = False
+    ended: bool = False
+    no_speech: bool = False
+    reason: str = ""
+    last_voiced_audio: float = 0.0  # input audio time at the end of the last voiced frame
+    last_voiced_arrived: float = 0.0  # time.monotonic() when that frame reached the loop
+
+
+class Listener:
+    """Feeds frames to the VAD, the endpoint state machine and (from speech start) the recognizer."""
+
+    def __init__(self, vad: WebRtcVad, asr: SpeechRecognizer, settings: VadSettings) -> None:
+        self.vad = vad
+        self.asr = asr
+        self.settings = settings
+        self.endpoint = EndpointDetector.from_settings(settings)
+        self._stream: RecognitionStream | None = None
+        self._preroll: collections.deque[AudioChunk] = collections.deque()
+        self._last_voiced_audio = 0.0
+        self._last_voiced_arrived = 0.0
+        self._ignore_until = 0.0
+
+    def start(self, audio_time: float) -> None:
+        self.endpoint.reset()
+        self._stream = None
+        self._preroll.clear()
+        self._last_voiced_audio = audio_time
+        self._ignore_until = audio_time + WAKE_TAIL_SECONDS
+
+    def observe(self, frame: AudioChunk) -> None:
+        """Before the wake word: the VAD keeps its estimate of the room's noise up to date."""
+        self.vad.is_speech(frame)
+
+    def feed(self, frame: AudioChunk, arrived: float) -> ListenResult:
+        voiced = self.vad.is_speech(frame) and frame.timestamp >= self._ignore_until
+        if voiced:
+            self._last_voiced_audio = frame.end
+            self._last_voiced_arrived = arrived
+        result = ListenResult()
+        if self._stream is None:
+            self._preroll.append(frame)
+            while sum(f.duration for f in self._preroll) > PREROLL_SECONDS:
+                self._preroll.popleft()
+        else:
+            result.partial = self._stream.accept(frame)
+        update = self.endpoint.process(voiced, frame.duration)
+        if isinstance(update, SpeechStarted):
+            result.started = True
+            self._stream = self.asr.start()
+            for held in self._preroll:
+                partial = self._stream.accept(held)
+                result.partial = partial or result.partial
+            self._preroll.clear()
+        elif isinstance(update, NoSpeech):
+            result.no_speech = True
+        elif isinstance(update, SpeechEnded):
+            result.ended = True
+            result.reason = update.reason
+        result.last_voiced_audio = self._last_voiced_audio
+        result.last_voiced_arrived = self._last_voiced_arrived
+        return result
+
+    def finish(self) -> str:
+        stream, self._stream = self._stream, None
+        return stream.finish().strip() if stream is not None else ""
+
+    def cancel(self) -> None:
+        if self._stream is not None:
+            self._stream.abandon()
+        self._stream = None
+        self._preroll.clear()
+
+    def end_of_input(self) -> ListenResult | None:
+        """The input stopped mid-utterance: end it there if speech had started."""
+        if self._stream is None:
+            return None
+        return ListenResult(
+            ended=True,
+            reason="end_of_input",
+            last_voiced_audio=self._last_voiced_audio,
+            last_voiced_arrived=self._last_voiced_arrived,
+        )

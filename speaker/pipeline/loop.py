@@ -1,0 +1,230 @@
+"""The voice loop: frames in -> wake word -> endpointing + streaming ASR -> a turn -> frames in.
+
+The same loop runs on a live microphone and on a WAV file. On a real-time source the turn runs
+beside the loop (frames keep flowing, the wake word is muted while the speaker talks); on a
+file read as fast as possible the loop waits for the turn and then skips the input that would
+have been heard while the reply played, so both behave like a device.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from speaker.audio.chunk import AudioChunk, frames
+from speaker.audio.sources import AudioSource
+from speaker.errors import SpeakerError
+from speaker.events import (
+    ErrorEvent,
+    EventBus,
+    NoSpeech,
+    PartialTranscript,
+    Ready,
+    SpeechEnd,
+    SpeechStart,
+    Transcript,
+    Wake,
+)
+from speaker.pipeline.listening import Listener, ListenResult
+from speaker.pipeline.turn import Responder, TurnResult
+from speaker.settings import AudioSettings, WakeSettings
+from speaker.wake.base import WakeWordDetector
+
+log = logging.getLogger(__name__)
+
+PLAYBACK_TAIL = 0.25  # seconds after playback during which the room still echoes the reply
+RECENT_SECONDS = 1.5  # audio kept while waiting for the wake word: the detector fires late
+
+
+class State(enum.Enum):
+    WAITING_FOR_WAKE = "waiting"
+    LISTENING = "listening"
+    RESPONDING = "responding"
+
+
+class VoiceLoop:
+    def __init__(
+        self,
+        *,
+        wake: WakeWordDetector,
+        listener: Listener,
+        responder: Responder,
+        bus: EventBus,
+        audio: AudioSettings | None = None,
+        wake_settings: WakeSettings | None = None,
+    ) -> None:
+        self.wake = wake
+        self.listener = listener
+        self.responder = responder
+        self.bus = bus
+        self.audio = audio or AudioSettings()
+        self.wake_settings = wake_settings or WakeSettings()
+        self.state = State.WAITING_FOR_WAKE
+        self.turns = 0
+        self.tick_hooks: list[Callable[[], None]] = []  # called once per chunk: watchdogs, LEDs
+        self._stop = threading.Event()
+        self._turn_thread: threading.Thread | None = None
+        self._mute_until = 0.0  # input audio time before which the wake word is not listened for
+        self._turn_started_audio = 0.0
+        self._last_result: TurnResult | None = None
+        self._recent: collections.deque[tuple[AudioChunk, float]] = collections.deque()
+        # True for sources read faster than real time: the loop waits for each turn (see run_on).
+        self.responder_blocks = False
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.responder.interrupt()
+
+    def run(self, source: AudioSource) -> int:
+        """Run until the source ends or stop() is called; returns the number of turns."""
+        frame_samples = 16000 * self.audio.frame_ms // 1000
+        remainder = bytearray()
+        self._stop.clear()
+        self._mute_until = 0.0  # a new source starts its own audio time at zero
+        self._back_to_wake()
+        self.bus.emit(Ready(input=source.description))
+        try:
+            for captured in source.read():
+                for frame in frames(captured.chunk, frame_samples, remainder):
+                    self._on_frame(frame, captured.arrived)
+                for hook in self.tick_hooks:
+                    hook()
+                if self._stop.is_set():
+                    break
+            self._finish_input()
+        finally:
+            self._wait_for_turn()
+        return self.turns
+
+    def _on_frame(self, frame: AudioChunk, arrived: float) -> None:
+        self.bus.clock.set_audio(frame.end)
+        if self.state is State.RESPONDING:
+            if self._turn_thread is not None and self._turn_thread.is_alive():
+                return  # the speaker is talking: its own voice must not wake it
+            self._after_turn(self._last_result)
+        if self.state is State.WAITING_FOR_WAKE:
+            if frame.timestamp < self._mute_until and self.wake_settings.during_playback == "mute":
+                return
+            self._remember(frame, arrived)
+            self.listener.observe(frame)
+            detection = self.wake.process(frame)
+            if detection is not None:
+                self.bus.emit(Wake(phrase=detection.phrase, score=detection.score))
+                self.state = State.LISTENING
+                self.listener.start(detection.end)
+                # The detector fires a little after the phrase ended, and people do not pause
+                # after "hey computer": what followed the phrase is the start of the request.
+                after = [(f, t) for f, t in self._recent if f.timestamp >= detection.end - 1e-6]
+                self._recent.clear()
+                for held, held_arrived in after:
+                    if self.state is not State.LISTENING:
+                        break
+                    self._listen(held, held_arrived)
+            return
+        if self.state is State.LISTENING:
+            self._listen(frame, arrived)
+
+    def _remember(self, frame: AudioChunk, arrived: float) -> None:
+        self._recent.append((frame, arrived))
+        while self._recent and frame.end - self._recent[0][0].timestamp > RECENT_SECONDS:
+            self._recent.popleft()
+
+    def _listen(self, frame: AudioChunk, arrived: float) -> None:
+        try:
+            result = self.listener.feed(frame, arrived)
+        except SpeakerError as exc:
+            self._fail(exc, "asr")
+            return
+        if result.partial:
+            self.bus.emit(PartialTranscript(text=result.partial))
+        if result.started:
+            self.bus.emit(SpeechStart())
+        if result.no_speech:
+            self.bus.emit(NoSpeech())
+            self._back_to_wake()
+        elif result.ended:
+            self._end_of_speech(result)
+
+    def _end_of_speech(self, result: ListenResult) -> None:
+        endpoint = time.monotonic()
+        self.bus.emit(
+            SpeechEnd(
+                last_voiced_audio=round(result.last_voiced_audio, 4),
+                last_voiced_wall=round(self.bus.clock.to_wall(result.last_voiced_arrived), 4),
+                reason=result.reason,
+            )
+        )
+        try:
+            text = self.listener.finish()
+        except SpeakerError as exc:
+            self._fail(exc, "asr")
+            return
+        self.bus.emit(Transcript(text=text))
+        if not text.strip():
+            log.info("heard speech but understood nothing")
+            self._back_to_wake()
+            return
+        self._start_turn(text, endpoint)
+
+    def _start_turn(self, text: str, endpoint: float) -> None:
+        self.turns += 1
+        self.state = State.RESPONDING
+        self._turn_started_audio = self.bus.clock.audio()
+        self._last_result = None
+        if self.responder_blocks:
+            self._last_result = self.responder.respond(text, endpoint=endpoint)
+            self._after_turn(self._last_result)
+            return
+
+        def run_turn() -> None:
+            self._last_result = self.responder.respond(text, endpoint=endpoint)
+
+        self._turn_thread = threading.Thread(target=run_turn, name="turn", daemon=True)
+        self._turn_thread.start()
+
+    def _after_turn(self, result: TurnResult | None) -> None:
+        self._turn_thread = None
+        played = result.audio_seconds if result else 0.0
+        # Whatever the mic heard while the reply played is not a wake word.
+        self._mute_until = max(self.bus.clock.audio(), self._turn_started_audio + played) + PLAYBACK_TAIL
+        self._back_to_wake()
+
+    def _back_to_wake(self) -> None:
+        self.state = State.WAITING_FOR_WAKE
+        self._recent.clear()
+        self.listener.cancel()
+        self.wake.reset()
+
+    def _finish_input(self) -> None:
+        """The input ended: an utterance in progress is finished as if the speaker fell silent."""
+        if self.state is State.LISTENING:
+            result = self.listener.end_of_input()
+            if result is not None and result.ended:
+                self._end_of_speech(result)
+            else:
+                self._back_to_wake()
+
+    def _wait_for_turn(self) -> None:
+        thread = self._turn_thread
+        if thread is not None:
+            thread.join()
+            self._after_turn(self._last_result)
+
+    def _fail(self, exc: SpeakerError, stage: str) -> None:
+        self.bus.emit(ErrorEvent(code=exc.code, message=exc.message, stage=stage))
+        log.error("%s failed: %s", stage, exc.message)
+        self._back_to_wake()
+
+
+def run_on(loop: VoiceLoop, source: AudioSource) -> int:
+    """Open the source, run the loop on it, close it: the turns taken."""
+    loop.responder_blocks = not source.realtime
+    source.open()
+    try:
+        return loop.run(source)
+    finally:
+        source.close()

@@ -1,0 +1,162 @@
+"""The speaker's settings: frozen dataclasses, loaded once from YAML and passed in.
+
+Defaults live in `config/speaker.yaml`; a user file given with `--config` (or SPEAKER_CONFIG)
+is merged over them, so it only needs the keys it changes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from speaker.config_loader import build, deep_merge, read_yaml
+from speaker.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    input_device: str | int | None = None  # name substring or index; None: the system default
+    output_device: str | int | None = None
+    capture_rate: int | None = None  # None: the device's default rate
+    capture_channels: int | None = None  # None: what the device offers, up to 2
+    channel: int | Literal["mix"] = "mix"  # mic arrays: which channel to keep, or mix them all
+    frame_ms: Literal[10, 20, 30] = 30
+    output_gap_ms: int = 300  # silence written between replies in an output WAV
+
+    def __post_init__(self) -> None:
+        if self.capture_rate is not None and not 8000 <= self.capture_rate <= 192000:
+            raise ValueError(f"audio.capture_rate {self.capture_rate} is outside 8000..192000")
+        if isinstance(self.channel, int) and self.channel < 0:
+            raise ValueError("audio.channel must be 'mix' or a channel index from 0")
+
+
+@dataclass(frozen=True)
+class WakeSettings:
+    engine: str = "pocketsphinx"  # pocketsphinx | vosk
+    model: str = "pocketsphinx-en-us"  # a model id from the catalog
+    phrase: str = "hey computer"
+    threshold: float = 1e-20  # pocketsphinx keyphrase threshold: larger is stricter
+    during_playback: Literal["mute", "listen"] = "mute"  # its own voice must not wake it
+
+    def __post_init__(self) -> None:
+        if not self.phrase.strip():
+            raise ValueError("wake.phrase must not be empty")
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    engine: str = "webrtc"
+    aggressiveness: Literal[0, 1, 2, 3] = 2
+    speech_start_ms: int = 90  # voiced time needed before an utterance counts as started
+    trailing_silence_ms: int = 600  # silence that ends an utterance
+    max_utterance_s: float = 12.0
+    no_speech_timeout_s: float = 5.0  # after the wake word, give up if nobody speaks
+
+    def __post_init__(self) -> None:
+        for name in ("speech_start_ms", "trailing_silence_ms"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"vad.{name} must be positive")
+        if self.max_utterance_s <= 0 or self.no_speech_timeout_s <= 0:
+            raise ValueError("vad.max_utterance_s and vad.no_speech_timeout_s must be positive")
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    engine: str = "pocketsphinx"  # pocketsphinx | vosk
+    model: str = "pocketsphinx-en-us"
+    language: str = "en"
+    grammar: tuple[str, ...] = ()  # phrases to restrict or bias recognition to (vosk: plus [unk])
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    engine: str = "llama"
+    model: str = "smollm2-135m-instruct-q4_1"
+    context_tokens: int = 2048
+    threads: int = 2
+    max_tokens: int = 80
+    temperature: float = 0.3
+    top_p: float = 0.9
+    repeat_penalty: float = 1.1
+    seed: int = 7
+    system_prompt: str = (
+        "You are a friendly voice assistant in a home. Answer in one or two short, plain sentences "
+        "that sound natural when spoken. No lists, no markdown."
+    )
+
+    def __post_init__(self) -> None:
+        if self.threads < 1 or self.max_tokens < 1 or self.context_tokens < 256:
+            raise ValueError("llm.threads and llm.max_tokens must be >= 1, llm.context_tokens >= 256")
+
+
+@dataclass(frozen=True)
+class TtsSettings:
+    engine: str = "piper"
+    voice: str = "piper-en-us-joe-medium"
+    length_scale: float = 1.0  # < 1 speaks faster
+    threads: int = 1  # onnxruntime threads; the other core keeps the LLM writing
+
+
+@dataclass(frozen=True)
+class ModelsSettings:
+    dir: Path | None = None  # None: $SPEAKER_MODELS_DIR or the user's data directory
+    catalog: Path | None = None  # None: models.yaml beside the default speaker.yaml
+
+
+@dataclass(frozen=True)
+class Settings:
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    wake: WakeSettings = field(default_factory=WakeSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    models: ModelsSettings = field(default_factory=ModelsSettings)
+
+    @property
+    def models_dir(self) -> Path:
+        if self.models.dir is not None:
+            return self.models.dir
+        if env := os.environ.get("SPEAKER_MODELS_DIR"):
+            return Path(env).expanduser()
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(data_home) / "speaker" / "models"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.models.catalog or default_config_dir() / "models.yaml"
+
+
+def default_config_dir() -> Path:
+    """Where the shipped default YAML lives: the source tree, or the installed data files."""
+    candidates = [
+        Path(__file__).resolve().parent.parent / "config",
+        Path(sys.prefix) / "share" / "speaker" / "config",
+        Path("/etc/speaker"),
+    ]
+    for candidate in candidates:
+        if (candidate / "speaker.yaml").is_file():
+            return candidate
+    raise ConfigError(
+        "the default configuration (speaker.yaml) was not found; looked in "
+        + ", ".join(str(c) for c in candidates)
+    )
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Defaults from config/speaker.yaml, then `path` (or $SPEAKER_CONFIG) merged over them."""
+    defaults_path = default_config_dir() / "speaker.yaml"
+    data = read_yaml(defaults_path)
+    sources = [defaults_path]
+    user = path if path is not None else os.environ.get("SPEAKER_CONFIG")
+    if user:
+        user_path = Path(user).expanduser()
+        data = deep_merge(data, read_yaml(user_path))
+        sources.append(user_path)
+    try:
+        return build(Settings, data)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid configuration ({sources[-1]}): {exc.message}") from exc

@@ -1,0 +1,1 @@
+"""Wake word detection: keyword spotting that needs no training and no cloud."""
