@@ -278,3 +278,27 @@ def test_unknown_config_key_is_reported_by_the_process(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "vad.trailing_silense_ms: unknown setting (did you mean 'trailing_silence_ms'?)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_wake_word_is_not_heard_while_the_speaker_talks(
+    voice: PiperSpeech, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wake phrase that arrives while the reply is playing is what the mic hears of the speaker."""
+    audio = concat(
+        # 1 s of silence ends the question (0.6 s does); the ~2 s reply then plays over the next phrase
+        pad(voice.say("Hey computer. What time is it?"), lead=1.0, trail=1.0),
+        pad(voice.say("Hey computer. What is the capital of France?"), lead=0.0, trail=2.0),
+    )
+    path = tmp_path / "overlap.wav"
+    write_wav(path, audio)
+    log = tmp_path / "events.jsonl"
+    code, _, err = run_speaker(
+        ["run", "--input", str(path), "--output", str(tmp_path / "r.wav"), "--events", str(log)], capsys
+    )
+    assert code == 0, err
+    evs = events(log)
+    done = [e for e in evs if e["event"] == "turn_done"]
+    assert len(done) == 1
+    assert done[0]["transcript"] == "what time is it" and done[0]["reply"].startswith("It's")
+    assert done[0]["audio_seconds"] > 1.0  # the reply was long enough to cover the second phrase
+    assert [e["event"] for e in evs].count("wake") == 1
