@@ -88,3 +88,16 @@ def espeak(text: str, voice: str = "en-us", speed: int = 150, pitch: int | None 
             command += ["-p", str(pitch)]
         subprocess.run([*command, text], check=True, capture_output=True)
         return read_mono16k(path)
+
+
+def speak_to_files(voice_path: Path, lines: list[tuple[str, Path, float, float]]) -> None:
+    """Each (text, path, lead, trail) spoken by a piper voice into a 16 kHz WAV file.
+
+    Meant to run in a child process (multiprocessing, spawn), so that a benchmark's own voice
+    does not count in the memory it measures.
+    """
+    from speaker.audio.wavfile import write_wav
+
+    voice = PiperSpeech(voice_path)
+    for text, path, lead, trail in lines:
+        write_wav(path, pad(voice.say(text), lead=lead, trail=trail))
