@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
 
 from speaker.errors import AudioError
+
+# PortAudio is one process-wide library: re-initializing it (to see a device plugged in later)
+# must not run while another thread lists devices or opens or writes a stream.
+PORTAUDIO_LOCK = threading.RLock()
 
 NO_MICROPHONE_HELP = (
     "no microphone found: this machine has no audio capture device.\n"
@@ -42,9 +47,10 @@ def sounddevice_module() -> ModuleType:
 def list_devices() -> list[DeviceInfo]:
     sd = sounddevice_module()
     try:
-        devices = sd.query_devices()
-        apis = sd.query_hostapis()
-        default_in, default_out = sd.default.device
+        with PORTAUDIO_LOCK:
+            devices = sd.query_devices()
+            apis = sd.query_hostapis()
+            default_in, default_out = sd.default.device
     except Exception as exc:  # PortAudio errors come as sounddevice.PortAudioError
         raise AudioError(f"cannot list audio devices: {exc}") from exc
     out = []
