@@ -78,9 +78,9 @@ class FakeMicrophone:
             plugged = self._plugged
         if not plugged:
             self.failed_opens += 1
-            raise AudioError(f"no input device matches {request.device!r}")
+            raise AudioError(f"no input device matches {request.device!r}", code="device_not_found")
         if request.device is not None and str(request.device).lower() not in self.info.name.lower():
-            raise AudioError(f"no input device matches {request.device!r}")
+            raise AudioError(f"no input device matches {request.device!r}", code="device_not_found")
         rate, channels = capture_format(request, self.info)
         self.opens += 1
         return FakeStream(self, rate, channels, request.block_ms)
@@ -111,7 +111,10 @@ class FakeStream:
         alive, failure = self.mic._alive(self._generation)
         if not alive or self._closed:
             if failure == "error":
-                raise AudioError(f"{self.description}: device disconnected (-9999 unanticipated host error)")
+                raise AudioError(
+                    f"{self.description}: device disconnected (-9999 unanticipated host error)",
+                    code="device_failed",
+                )
             time.sleep(timeout)  # a stalled driver: the callback just stops coming
             return None
         due = self._start + (self._sent + self._block) / self.rate

@@ -60,7 +60,8 @@ def capture_format(request: CaptureRequest, info: DeviceInfo) -> tuple[int, int]
         if request.channel >= info.inputs:
             raise AudioError(
                 f"audio.channel is {request.channel}, but {info.name!r} has only {info.inputs} input "
-                f"channel(s) (numbered from 0); choose one below {info.inputs} or 'mix'"
+                f"channel(s) (numbered from 0); choose one below {info.inputs} or 'mix'",
+                code="channel",
             )
         channels = max(channels, request.channel + 1)
     return rate, channels
@@ -141,7 +142,7 @@ class PortAudioStream:
                 self._stream.start()
         except Exception as exc:
             self.close()
-            raise AudioError(f"cannot open {self.description}: {exc}") from exc
+            raise AudioError(f"cannot open {self.description}: {exc}", code="device_open") from exc
 
     def _callback(self, data: Any, frames: int, time_info: Any, status: Any) -> None:
         if status:
@@ -158,7 +159,7 @@ class PortAudioStream:
             pass
         stream = self._stream
         if self._failed.is_set() or stream is None or not stream.active:
-            raise AudioError(f"{self.description} stopped delivering audio")
+            raise AudioError(f"{self.description} stopped delivering audio", code="device_failed")
         return None
 
     def close(self) -> None:
