@@ -25,10 +25,10 @@ from speaker.audio.sinks import NullSink
 from speaker.audio.sources import MicrophoneSource
 from speaker.audio.wavfile import write_wav
 from speaker.cli import main
-from speaker.events import EventBus, EventLog
+from speaker.events import EventBus, EventLog, Ready
 from speaker.models import ModelStore
 from speaker.pipeline.loop import run_on
-from speaker.service import SystemdNotifier, attach
+from speaker.service import ServiceStatus, SystemdNotifier, attach
 from speaker.settings import ServiceSettings, load_settings
 from speaker.speechgen import PiperSpeech, pad
 from speaker.wake.base import Detection
@@ -312,3 +312,24 @@ def test_speaker_run_tells_systemd_what_it_does(
     pings = [m for m in messages[ready[0] :] if m.text == "WATCHDOG=1"]
     assert len(pings) >= 6  # 3 s of audio, a ping every 0.2 s
     assert messages[-1].text == "STOPPING=1\nSTATUS=stopping"
+
+
+def test_ready_while_the_microphone_is_not_there_yet_says_what_it_waits_for(sock: NotifySocket) -> None:
+    bus = EventBus()
+    bus.subscribe(ServiceStatus(SystemdNotifier(sock.address), wake_phrase="hey computer"))
+    mic = FakeMicrophone()
+    mic.unplug()
+    source = MicrophoneSource("usb", backend=mic, bus=bus, wait_for_device=True, reopen_interval_s=0.2)
+    source.open()  # at boot, before the USB microphone shows up
+    bus.emit(Ready(input=source.description))  # what the loop says when it starts on that source
+    ready = sock.wait_for(lambda m: "READY" in m.fields)
+    assert ready.fields["STATUS"] == "waiting for microphone 'usb': no input device matches 'usb'"
+    mic.plug()
+    for captured in source.read():
+        if captured.chunk.audio:
+            break
+    source.close()
+    back = sock.wait_for(lambda m: m.fields.get("STATUS", "").startswith("listening"))
+    assert back.fields["STATUS"] == (
+        "listening for 'hey computer' on microphone 'USB PnP Audio Device' (48000 Hz, 2 ch)"
+    )

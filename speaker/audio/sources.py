@@ -137,7 +137,7 @@ class MicrophoneSource:
         except AudioError as exc:
             if not self.wait_for_device:
                 raise
-            self._lose(exc.message)
+            self._lose(exc.message, at_start=True)
             return
         self.description = self._stream.description
         log.info("listening on %s", self.description)
@@ -203,14 +203,16 @@ class MicrophoneSource:
             time.sleep(max(0.0, min(HEARTBEAT_S, next_try - time.monotonic())))
             yield self._heartbeat(time.monotonic())
 
-    def _lose(self, reason: str) -> None:
+    def _lose(self, reason: str, at_start: bool = False) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
         self._lost_at = time.monotonic()
+        reason = reason.splitlines()[0].rstrip(".")  # the first line says what; the rest is for a terminal
         log.warning(
-            "%s lost (%s); waiting for it to come back (trying every %.0f s)",
+            "%s %s (%s); waiting for it (trying every %.0f s)",
             self.description,
+            "is not there" if at_start else "lost",
             reason,
             self.reopen_interval_s,
         )

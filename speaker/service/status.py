@@ -32,30 +32,36 @@ class ServiceStatus:
         self.ready = False
         self.turns = 0
         self._input = ""
+        self._lost: str | None = None  # what the speaker waits for, while a device is away
         self._last = ""
 
     def __call__(self, event: Event) -> None:
-        if event.name == "ready":
-            self._input = getattr(event, "input", "")
-            text = self._waiting()
-            if not self.ready:
-                self.ready = self.notifier.ready(text) or self.ready
-                self._last = text
-                return
-        elif event.name == "device_back":
+        name = event.name
+        if name == "device_lost":
+            self._lost = STATUS_LINES["device_lost"](event)
+        elif name == "device_back":
+            self._lost = None
             self._input = getattr(event, "device", self._input)
-            text = self._waiting()
-        elif event.name in ("turn_done", "no_speech"):
-            self.turns += event.name == "turn_done"
-            text = self._waiting()
+        elif name == "ready":
+            self._input = getattr(event, "input", "")
+        self.turns += name == "turn_done"
+        if name in ("ready", "device_lost", "device_back", "turn_done", "no_speech"):
+            text: str | None = self._idle()
         else:
-            line = STATUS_LINES.get(event.name)
+            line = STATUS_LINES.get(name)
             text = line(event) if line is not None else None
+        if name == "ready" and not self.ready:
+            self.ready = self.notifier.ready(text)
+            self._last = text or ""
+            return
         if text and text != self._last:
             self.notifier.status(text)
             self._last = text
 
-    def _waiting(self) -> str:
+    def _idle(self) -> str:
+        """What the speaker does between turns: listening for its wake word, or waiting for a device."""
+        if self._lost is not None:
+            return self._lost
         where = f" on {self._input}" if self._input else ""
         done = f" ({self.turns} turn{'s' if self.turns != 1 else ''} so far)" if self.turns else ""
         return f"listening for {self.wake_phrase!r}{where}{done}"
