@@ -44,6 +44,8 @@ def test_shellcheck_passes() -> None:
 )
 def test_dry_run_prints_every_step_and_changes_nothing(board: str, cpu_flags: str) -> None:
     user_before = subprocess.run(["getent", "passwd", "speaker"], capture_output=True).returncode
+    touched = [Path(p) for p in ("/opt/speaker", "/etc/speaker", "/etc/systemd/system/speaker.service")]
+    before = [p.exists() for p in touched]
     done = install("--dry-run", "--board", board, "--profile", "pi4-2gb")
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -71,7 +73,7 @@ def test_dry_run_prints_every_step_and_changes_nothing(board: str, cpu_flags: st
         position = found
     assert f"board: {board}, profile: pi4-2gb" in out
     # nothing was done
-    assert not Path("/opt/speaker").exists() and not Path("/etc/speaker").exists()
+    assert [p.exists() for p in touched] == before
     assert subprocess.run(["getent", "passwd", "speaker"], capture_output=True).returncode == user_before
 
 
