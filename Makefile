@@ -8,10 +8,12 @@ BIN := $(VENV)/bin
 STAMPS := .stamps
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := libportaudio2 espeak-ng sox mosquitto mosquitto-clients build-essential cmake
+# the Pi install script and the service unit are checked by the tests (shellcheck, systemd-analyze)
+APT_PACKAGES += shellcheck rsync systemd
 SAMPLE := speaker/data/sample_conversation.wav
 OUT ?= out
 
-.PHONY: all setup models run test bench lint clean
+.PHONY: all setup models run test bench lint clean install-pi
 
 all: run
 
@@ -53,6 +55,11 @@ bench: models
 
 lint: setup
 	$(BIN)/ruff check speaker skills tests bench
+
+# On a Raspberry Pi: install as a system service (or upgrade it); see README.md.
+#   make install-pi INSTALL_ARGS="--profile pi4-2gb"
+install-pi:
+	$(SUDO) scripts/install-pi.sh $(INSTALL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(STAMPS) $(OUT) .pytest_cache

@@ -125,6 +125,26 @@ class ErrorEvent(Event):
     stage: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeviceLost(Event):
+    """An audio device vanished or stopped delivering (USB unplugged): it is waited for."""
+
+    name: ClassVar[str] = "device_lost"
+    kind: str  # input | output
+    device: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceBack(Event):
+    """A lost audio device was opened again; the loop goes on without a restart."""
+
+    name: ClassVar[str] = "device_back"
+    kind: str  # input | output
+    device: str
+    down_seconds: float = 0.0
+
+
 Listener = Callable[[Event], None]
 
 

@@ -25,12 +25,16 @@ class AudioSettings:
     channel: int | Literal["mix"] = "mix"  # mic arrays: which channel to keep, or mix them all
     frame_ms: Literal[10, 20, 30] = 30
     output_gap_ms: int = 300  # silence written between replies in an output WAV
+    reopen_interval_s: float = 2.0  # a lost capture device (USB unplugged) is tried again this often
+    stall_timeout_s: float = 3.0  # a capture device silent this long counts as lost and is reopened
 
     def __post_init__(self) -> None:
         if self.capture_rate is not None and not 8000 <= self.capture_rate <= 192000:
             raise ValueError(f"audio.capture_rate {self.capture_rate} is outside 8000..192000")
         if isinstance(self.channel, int) and self.channel < 0:
             raise ValueError("audio.channel must be 'mix' or a channel index from 0")
+        if self.reopen_interval_s <= 0 or self.stall_timeout_s <= 0:
+            raise ValueError("audio.reopen_interval_s and audio.stall_timeout_s must be positive")
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,17 @@ class ModelsSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """Running under systemd (Type=notify with a watchdog)."""
+
+    max_turn_s: float = 120.0  # a turn running longer is hung: watchdog pings stop, systemd restarts
+
+    def __post_init__(self) -> None:
+        if self.max_turn_s <= 0:
+            raise ValueError("service.max_turn_s must be positive")
+
+
+@dataclass(frozen=True)
 class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     wake: WakeSettings = field(default_factory=WakeSettings)
@@ -115,6 +130,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     models: ModelsSettings = field(default_factory=ModelsSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     @property
     def models_dir(self) -> Path:

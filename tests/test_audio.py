@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_mic import FakeMicrophone
 
 from speaker.audio.chunk import AudioChunk, AudioConverter, frames
+from speaker.audio.sources import MicrophoneSource
 from speaker.audio.wavfile import WavWriter, probe, read_mono16k
 from speaker.errors import AudioError
 
@@ -120,3 +122,65 @@ def test_writer_converts_other_rates_into_the_first(tmp_path: Path) -> None:
     writer.close()
     info = probe(tmp_path / "out.wav")
     assert info.rate == 22050 and abs(info.duration - 1.0) < 0.02
+
+
+def read_seconds(source: MicrophoneSource, seconds: float) -> AudioChunk:
+    """What a live source delivered in `seconds` of audio, joined (heartbeats are empty)."""
+    parts, total, last_end = [], 0.0, None
+    for captured in source.read():
+        chunk = captured.chunk
+        if not chunk.audio:
+            continue
+        assert chunk.is_format(16000, 2, 1)
+        if last_end is not None:  # stream time is continuous from chunk to chunk
+            assert chunk.timestamp == pytest.approx(last_end, abs=1e-6)
+        last_end = chunk.end
+        parts.append(chunk.audio)
+        total += chunk.duration
+        if total >= seconds:
+            break
+    return AudioChunk(16000, 2, 1, b"".join(parts))
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "channel"),
+    [(44100, 4, 3), (48000, 6, 2), (48000, 2, 0), (44100, 2, 1)],
+)
+def test_microphone_array_becomes_16k_mono_keeping_the_chosen_channel(
+    rate: int, channels: int, channel: int
+) -> None:
+    tones = [300.0 + 400.0 * c for c in range(channels)]  # 300, 700, 1100, ... Hz, one per microphone
+    mic = FakeMicrophone(rate=rate, channels=channels, tones=tones, level=0.3)
+    source = MicrophoneSource("usb", channel=channel, backend=mic)
+    source.open()
+    try:
+        assert f"({rate} Hz" in source.description
+        out = read_seconds(source, 0.6)
+    finally:
+        source.close()
+    assert abs(dominant_frequency(out.array()[:, 0], 16000) - tones[channel]) < 5
+
+
+def test_microphone_mix_averages_the_channels() -> None:
+    mic = FakeMicrophone(rate=48000, channels=2, tones=[500.0, 2000.0], level=0.4)
+    source = MicrophoneSource(channel="mix", backend=mic)
+    source.open()
+    try:
+        samples = read_seconds(source, 0.6).array()[:, 0].astype(np.float64)
+    finally:
+        source.close()
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / 16000)
+
+    def level(f: float) -> float:
+        return float(spectrum[np.abs(freqs - f) < 10].max())
+
+    assert level(500) > 0.5 * level(2000) and level(2000) > 0.5 * level(500)  # both, about equally
+    assert level(500) > 20 * level(1200)  # and nothing else
+    assert np.abs(samples).max() < 0.5 * 32767  # the average of two, not the sum
+
+
+def test_microphone_channel_the_device_lacks_is_a_clear_error() -> None:
+    source = MicrophoneSource(channel=4, backend=FakeMicrophone(channels=2))
+    with pytest.raises(AudioError, match=r"audio.channel is 4, but 'USB PnP Audio Device' has only 2 input"):
+        source.open()

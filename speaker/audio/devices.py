@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
 
 from speaker.errors import AudioError
+
+# PortAudio is one process-wide library: re-initializing it (to see a device plugged in later)
+# must not run while another thread lists devices or opens or writes a stream.
+PORTAUDIO_LOCK = threading.RLock()
 
 NO_MICROPHONE_HELP = (
     "no microphone found: this machine has no audio capture device.\n"
@@ -34,7 +39,8 @@ def sounddevice_module() -> ModuleType:
         import sounddevice
     except OSError as exc:  # raised at import time when libportaudio2 is not installed
         raise AudioError(
-            "the PortAudio library is missing (sounddevice needs it): sudo apt-get install -y libportaudio2"
+            "the PortAudio library is missing (sounddevice needs it): sudo apt-get install -y libportaudio2",
+            code="portaudio_missing",
         ) from exc
     return sounddevice
 
@@ -42,9 +48,10 @@ def sounddevice_module() -> ModuleType:
 def list_devices() -> list[DeviceInfo]:
     sd = sounddevice_module()
     try:
-        devices = sd.query_devices()
-        apis = sd.query_hostapis()
-        default_in, default_out = sd.default.device
+        with PORTAUDIO_LOCK:
+            devices = sd.query_devices()
+            apis = sd.query_hostapis()
+            default_in, default_out = sd.default.device
     except Exception as exc:  # PortAudio errors come as sounddevice.PortAudioError
         raise AudioError(f"cannot list audio devices: {exc}") from exc
     out = []
@@ -70,11 +77,12 @@ def find_device(spec: str | int | None, kind: Literal["input", "output"]) -> Dev
     usable = [d for d in devices if (d.inputs if kind == "input" else d.outputs) > 0]
     if not usable:
         if kind == "input":
-            raise AudioError(NO_MICROPHONE_HELP)
+            raise AudioError(NO_MICROPHONE_HELP, code="no_device")
         raise AudioError(
             "no speaker found: this machine has no audio playback device.\n"
             "  - list what PortAudio sees: speaker devices\n"
-            "  - or write the replies to a file: speaker run --output reply.wav"
+            "  - or write the replies to a file: speaker run --output reply.wav",
+            code="no_device",
         )
     if spec is None:
         default = [d for d in usable if (d.is_default_input if kind == "input" else d.is_default_output)]
@@ -84,9 +92,13 @@ def find_device(spec: str | int | None, kind: Literal["input", "output"]) -> Dev
         for device in usable:
             if device.index == index:
                 return device
-        raise AudioError(f"no {kind} device with index {index}; see `speaker devices`")
+        raise AudioError(
+            f"no {kind} device with index {index}; see `speaker devices`", code="device_not_found"
+        )
     matches = [d for d in usable if spec.lower() in d.name.lower()]
     if not matches:
         names = ", ".join(repr(d.name) for d in usable)
-        raise AudioError(f"no {kind} device matches {spec!r}; {kind} devices here: {names}")
+        raise AudioError(
+            f"no {kind} device matches {spec!r}; {kind} devices here: {names}", code="device_not_found"
+        )
     return matches[0]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from speaker.audio.chunk import AudioChunk, AudioConverter, resample_whole, silence
-from speaker.audio.devices import find_device, sounddevice_module
+from speaker.audio.devices import PORTAUDIO_LOCK, find_device, sounddevice_module
 from speaker.audio.wavfile import WavWriter
 from speaker.errors import AudioError
 
@@ -112,42 +112,83 @@ class WavFileSink:
 
 
 class SpeakerSink:
-    """A playback device; chunks are converted to the device's rate and written as they come."""
+    """A playback device; chunks are converted to the device's rate and written as they come.
 
-    def __init__(self, device: str | int | None = None, *, rate: int | None = None) -> None:
+    A write that fails (the device vanished, or PortAudio was re-initialized to find a
+    microphone plugged in again) reopens the device once and goes on; if it cannot be reopened
+    the reply fails with an AudioError and the next reply tries again.
+    """
+
+    def __init__(
+        self, device: str | int | None = None, *, rate: int | None = None, wait_for_device: bool = False
+    ) -> None:
         self.device = device
         self.rate = rate
+        self.wait_for_device = wait_for_device  # True: a device missing at open() is tried at each reply
         self.description = "speaker"
         self._stream: Any = None
+        self._open = False
         self._lock = threading.Lock()
         self._play_until = 0.0
         self._stopped = threading.Event()
 
     def open(self) -> None:
+        try:
+            self._stream = self._start()
+        except AudioError as exc:
+            if not self.wait_for_device:
+                raise
+            log.warning("%s; replies will try it again", exc.message)
+        self._open = True
+
+    def _start(self) -> Any:
         sd = sounddevice_module()
         info = find_device(self.device, "output")
         self.rate = self.rate or int(info.default_rate) or 22050
         self.description = f"speaker {info.name!r} ({self.rate} Hz)"
         try:
-            self._stream = sd.RawOutputStream(
-                device=info.index, samplerate=self.rate, channels=1, dtype="int16"
-            )
-            self._stream.start()
+            with PORTAUDIO_LOCK:
+                stream = sd.RawOutputStream(
+                    device=info.index, samplerate=self.rate, channels=1, dtype="int16"
+                )
+                stream.start()
         except Exception as exc:
             raise AudioError(f"cannot open {self.description}: {exc}") from exc
+        return stream
 
     def play(self, chunk: AudioChunk) -> None:
-        if self._stream is None or self._stopped.is_set():
+        if not self._open or self._stopped.is_set():
             return
         if not chunk.is_format(self.rate or chunk.rate, 2, 1):
             chunk = resample_whole(AudioConverter(rate=chunk.rate).convert(chunk), self.rate or chunk.rate)
         with self._lock:
             try:
-                self._stream.write(chunk.audio)
+                self._write(chunk.audio)
             except Exception as exc:
-                raise AudioError(f"playback on {self.description} failed: {exc}") from exc
+                log.warning("playback on %s failed (%s); opening it again", self.description, exc)
+                self._drop_stream()
+                try:
+                    self._stream = self._start()
+                    self._write(chunk.audio)
+                except Exception as again:
+                    self._drop_stream()
+                    raise AudioError(f"playback on {self.description} failed: {again}") from again
             now = time.monotonic()
             self._play_until = max(self._play_until, now) + chunk.duration
+
+    def _write(self, audio: bytes) -> None:
+        if self._stream is None:
+            raise AudioError("the playback stream is closed")
+        with PORTAUDIO_LOCK:
+            self._stream.write(audio)
+
+    def _drop_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:
+                log.debug("closing the playback stream failed", exc_info=True)
 
     def end_reply(self) -> None:
         remaining = self._play_until - time.monotonic()
@@ -167,6 +208,7 @@ class SpeakerSink:
         self._play_until = time.monotonic()
 
     def close(self) -> None:
+        self._open = False
         stream, self._stream = self._stream, None
         if stream is not None:
             try:

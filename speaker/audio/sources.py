@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import logging
-import queue
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from speaker.audio.capture import CaptureBackend, CaptureRequest, CaptureStream, SoundDeviceCapture
 from speaker.audio.chunk import AudioChunk, AudioConverter
-from speaker.audio.devices import find_device, sounddevice_module
 from speaker.audio.wavfile import read_chunks
 from speaker.errors import AudioError
+from speaker.events import DeviceBack, DeviceLost, EventBus
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 0.5  # a live source yields at least this often, audio or not
 
 
 @dataclass(frozen=True)
 class Captured:
-    """A chunk of input and the moment (time.monotonic) it became available to the loop."""
+    """A chunk of input and the moment (time.monotonic) it became available to the loop.
+
+    An empty chunk is a heartbeat: the source is alive but has no audio yet (a late block, a
+    device being waited for).
+    """
 
     chunk: AudioChunk
     arrived: float
@@ -83,7 +89,14 @@ class WavFileSource:
 
 
 class MicrophoneSource:
-    """A live capture device; PortAudio's callback hands blocks to the loop through a queue."""
+    """A live capture device, converted to 16 kHz mono; a device that vanishes is waited for.
+
+    When the device fails or stops delivering (USB unplugged, a driver that stalls) the source
+    says so on the bus (DeviceLost), closes it, tries to open it again every `reopen_interval_s`
+    and carries on when it is back (DeviceBack), with no restart. While it waits, and whenever
+    a block is late, it yields an empty chunk every HEARTBEAT_S, so the loop above keeps turning
+    (its watchdog sees a live loop waiting for a device, not a hung one).
+    """
 
     realtime = True
 
@@ -95,69 +108,125 @@ class MicrophoneSource:
         channels: int | None = None,
         channel: int | str = "mix",
         block_ms: int = 30,
+        backend: CaptureBackend | None = None,
+        bus: EventBus | None = None,
+        wait_for_device: bool = False,
+        reopen_interval_s: float = 2.0,
+        stall_timeout_s: float = 3.0,
     ) -> None:
-        self.device = device
-        self.rate = rate
-        self.channels = channels
-        self.channel = channel
-        self.block_ms = block_ms
-        self.description = "microphone"
-        self._stream: Any = None
-        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(maxsize=1000)
-        self._format: tuple[int, int] = (16000, 1)
-        self._dropped = 0
+        self.request = CaptureRequest(device, rate, channels, channel, block_ms)
+        self.backend: CaptureBackend = backend or SoundDeviceCapture()
+        self.bus = bus
+        self.wait_for_device = wait_for_device  # False: a device missing at open() is an error
+        self.reopen_interval_s = reopen_interval_s
+        self.stall_timeout_s = stall_timeout_s
+        self.description = "microphone" if device is None else f"microphone {device!r}"
+        self._stream: CaptureStream | None = None
+        self._closed = True
+        self._lost_at: float | None = None
+        self._position = 0.0  # seconds of converted audio delivered, across reopenings
+
+    @property
+    def lost(self) -> bool:
+        return self._lost_at is not None
 
     def open(self) -> None:
-        sd = sounddevice_module()
-        info = find_device(self.device, "input")
-        rate = self.rate or int(info.default_rate) or 16000
-        channels = self.channels or min(info.inputs, 2)
-        if isinstance(self.channel, int) and self.channel >= channels:
-            channels = min(info.inputs, self.channel + 1)
-        self._format = (rate, channels)
-        self.description = f"microphone {info.name!r} ({rate} Hz, {channels} ch)"
+        self._closed = False
         try:
-            self._stream = sd.RawInputStream(
-                device=info.index,
-                samplerate=rate,
-                channels=channels,
-                dtype="int16",
-                blocksize=int(rate * self.block_ms / 1000),
-                callback=self._callback,
-            )
-            self._stream.start()
-        except Exception as exc:
-            raise AudioError(f"cannot open {self.description}: {exc}") from exc
+            self._stream = self.backend.open(self.request)
+        except AudioError as exc:
+            if not self.wait_for_device:
+                raise
+            self._lose(exc.message, at_start=True)
+            return
+        self.description = self._stream.description
         log.info("listening on %s", self.description)
 
-    def _callback(self, data: Any, frames: int, time_info: Any, status: Any) -> None:
-        if status:
-            log.debug("capture status: %s", status)
-        try:
-            self._queue.put_nowait((bytes(data), time.monotonic()))
-        except queue.Full:  # the loop is stuck; dropping is better than growing without bound
-            self._dropped += 1
-
     def read(self) -> Iterator[Captured]:
-        rate, channels = self._format
-        converter = AudioConverter(channel=self.channel)
-        position = 0
-        while self._stream is not None:
-            try:
-                data, arrived = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                if self._stream is not None and not self._stream.active:
-                    raise AudioError(f"{self.description} stopped delivering audio") from None
-                continue
-            raw = AudioChunk(rate, 2, channels, data, position / rate)
-            position += raw.samples
-            yield Captured(converter.convert(raw), arrived)
+        while not self._closed:
+            stream = self._stream
+            if stream is None:
+                yield from self._wait_for_device()
+            else:
+                yield from self._read_stream(stream)
 
     def close(self) -> None:
+        self._closed = True
         stream, self._stream = self._stream, None
         if stream is not None:
+            stream.close()
+
+    def _read_stream(self, stream: CaptureStream) -> Iterator[Captured]:
+        converter = AudioConverter(channel=self.request.channel)
+        start = self._position
+        samples = 0
+        last_audio = time.monotonic()
+        while not self._closed and self._stream is stream:
             try:
-                stream.stop()
-                stream.close()
-            except Exception:  # closing a vanished device must not stop shutdown
-                log.debug("closing the capture stream failed", exc_info=True)
+                block = stream.read(min(HEARTBEAT_S, self.stall_timeout_s))
+            except AudioError as exc:
+                self._lose(exc.message)
+                return
+            now = time.monotonic()
+            if block is None:
+                if now - last_audio >= self.stall_timeout_s:
+                    self._lose(f"no audio for {now - last_audio:.1f} s")
+                    return
+                yield self._heartbeat(now)
+                continue
+            data, arrived = block
+            last_audio = now
+            raw = AudioChunk(stream.rate, 2, stream.channels, data, start + samples / stream.rate)
+            samples += raw.samples
+            chunk = converter.convert(raw)
+            self._position = chunk.end
+            yield Captured(chunk, arrived)
+
+    def _wait_for_device(self) -> Iterator[Captured]:
+        next_try = time.monotonic() + self.reopen_interval_s
+        tries = 0
+        while not self._closed:
+            now = time.monotonic()
+            if now >= next_try:
+                tries += 1
+                try:
+                    stream = self.backend.open(self.request)
+                except AudioError as exc:
+                    # every try at debug level; about once a minute a line that says it still waits
+                    every = max(1, round(60 / self.reopen_interval_s))
+                    level = logging.INFO if tries % every == 0 else logging.DEBUG
+                    log.log(level, "still waiting for %s: %s", self.description, exc.message)
+                    next_try = time.monotonic() + self.reopen_interval_s
+                else:
+                    self._back(stream)
+                    return
+            time.sleep(max(0.0, min(HEARTBEAT_S, next_try - time.monotonic())))
+            yield self._heartbeat(time.monotonic())
+
+    def _lose(self, reason: str, at_start: bool = False) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+        self._lost_at = time.monotonic()
+        reason = reason.splitlines()[0].rstrip(".")  # the first line says what; the rest is for a terminal
+        log.warning(
+            "%s %s (%s); waiting for it (trying every %.0f s)",
+            self.description,
+            "is not there" if at_start else "lost",
+            reason,
+            self.reopen_interval_s,
+        )
+        if self.bus is not None:
+            self.bus.emit(DeviceLost(kind="input", device=self.description, reason=reason))
+
+    def _back(self, stream: CaptureStream) -> None:
+        self._stream = stream
+        self.description = stream.description
+        down = time.monotonic() - (self._lost_at or time.monotonic())
+        self._lost_at = None
+        log.info("%s is back after %.1f s; listening again", self.description, down)
+        if self.bus is not None:
+            self.bus.emit(DeviceBack(kind="input", device=self.description, down_seconds=round(down, 2)))
+
+    def _heartbeat(self, now: float) -> Captured:
+        return Captured(AudioChunk(16000, 2, 1, b"", self._position), now)

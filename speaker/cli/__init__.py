@@ -33,6 +33,7 @@ common uses:
   speaker ask "why is the sky blue?"          the text part of a turn: answer, speak, print
   speaker models fetch                        download and verify the default models
   speaker devices                             list microphones and speakers
+  speaker doctor                              check devices, models, memory, broker: what to fix
 """
 
 

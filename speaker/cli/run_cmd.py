@@ -13,6 +13,7 @@ from speaker.settings import Settings, load_settings
 if TYPE_CHECKING:  # the engines are imported when a command runs, so `--help` stays instant
     from speaker.audio.sinks import AudioSink
     from speaker.audio.sources import AudioSource
+    from speaker.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ examples:
   speaker run --input-device respeaker --output-device 0
   speaker run --input question.wav --output reply.wav --events events.jsonl
   speaker run --input question.wav --output reply.wav --realtime
+
+A microphone that disappears (USB unplugged) is waited for and used again when it is back.
+Under systemd (systemd/speaker.service) it reports READY and its status, and pings the
+watchdog from the loop itself, so a hung loop is restarted.
 """
 
 
@@ -48,10 +53,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write every event as one JSON line")
     p.add_argument("--input-device", metavar="NAME|INDEX", help="capture device (see `speaker devices`)")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="playback device (see `speaker devices`)")
+    p.add_argument(
+        "--wait-for-device",
+        action="store_true",
+        help="if the microphone or speaker is not there yet, wait for it instead of failing "
+        "(the service does this)",
+    )
     p.set_defaults(func=run)
 
 
-def make_source(args: argparse.Namespace, settings: Settings) -> AudioSource:
+def make_source(args: argparse.Namespace, settings: Settings, bus: EventBus | None = None) -> AudioSource:
     from speaker.audio.devices import find_device
     from speaker.audio.sources import MicrophoneSource, WavFileSource
     from speaker.audio.wavfile import probe
@@ -60,14 +71,21 @@ def make_source(args: argparse.Namespace, settings: Settings) -> AudioSource:
         probe(args.input)  # a bad file is reported before minutes are spent loading models
         return WavFileSource(args.input, realtime=args.realtime, channel=settings.audio.channel)
     device = args.input_device if args.input_device is not None else settings.audio.input_device
+    audio = settings.audio
+    wait = bool(getattr(args, "wait_for_device", False))
     source = MicrophoneSource(
         device,
-        rate=settings.audio.capture_rate,
-        channels=settings.audio.capture_channels,
-        channel=settings.audio.channel,
-        block_ms=settings.audio.frame_ms,
+        rate=audio.capture_rate,
+        channels=audio.capture_channels,
+        channel=audio.channel,
+        block_ms=audio.frame_ms,
+        bus=bus,
+        wait_for_device=wait,
+        reopen_interval_s=audio.reopen_interval_s,
+        stall_timeout_s=audio.stall_timeout_s,
     )
-    find_device(device, "input")  # no microphone: say so now, with what to do instead
+    if not wait:
+        find_device(device, "input")  # no microphone: say so now, with what to do instead
     return source
 
 
@@ -78,29 +96,41 @@ def make_sink(args: argparse.Namespace, settings: Settings, paced: bool) -> Audi
     if args.output is not None:
         return WavFileSink(args.output, gap_ms=settings.audio.output_gap_ms, paced=paced)
     device = args.output_device if args.output_device is not None else settings.audio.output_device
-    find_device(device, "output")
-    return SpeakerSink(device)
+    wait = bool(getattr(args, "wait_for_device", False))
+    if not wait:
+        find_device(device, "output")
+    return SpeakerSink(device, wait_for_device=wait)
 
 
 def run(args: argparse.Namespace) -> int:
     from speaker.app import build_speaker
+    from speaker.events import EventBus
     from speaker.pipeline.loop import run_on
+    from speaker.service import SystemdNotifier
+    from speaker.service import attach as attach_service
 
     settings = load_settings(args.config)
-    source = make_source(args, settings)
+    notifier = SystemdNotifier.from_environ(unset=True)  # under systemd: READY, STATUS, watchdog
+    notifier.status("loading models")
+    bus = EventBus()
+    source = make_source(args, settings, bus)
     realtime = source.realtime
     sink = make_sink(args, settings, paced=realtime)
     sink.open()
-    speaker = build_speaker(settings, sink, listen=True, events_path=args.events)
+    speaker = build_speaker(settings, sink, listen=True, events_path=args.events, bus=bus)
     assert speaker.loop is not None
+    detach = attach_service(speaker.loop, bus, notifier, settings.service, wake_phrase=settings.wake.phrase)
     previous = signal.signal(signal.SIGTERM, lambda *_: speaker.loop.stop())  # type: ignore[union-attr]
     try:
         log.info("say %r to wake me (%s)", settings.wake.phrase, source.description)
         turns = run_on(speaker.loop, source)
     finally:
+        notifier.stopping("stopping")
+        detach()
         signal.signal(signal.SIGTERM, previous)
         sink.close()
         speaker.close()
+        notifier.close()
     if args.output is not None:
         log.info("%d turn(s); replies written to %s", turns, args.output)
     return 0

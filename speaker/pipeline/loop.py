@@ -70,6 +70,7 @@ class VoiceLoop:
         self._turn_thread: threading.Thread | None = None
         self._mute_until = 0.0  # input audio time before which the wake word is not listened for
         self._turn_started_audio = 0.0
+        self._turn_started_at = 0.0  # time.monotonic() when the current turn started
         self._last_result: TurnResult | None = None
         self._recent: collections.deque[tuple[AudioChunk, float]] = collections.deque()
         # True for sources read faster than real time: the loop waits for each turn (see run_on).
@@ -78,6 +79,13 @@ class VoiceLoop:
     def stop(self) -> None:
         self._stop.set()
         self.responder.interrupt()
+
+    def turn_seconds(self) -> float:
+        """How long the current turn has been running (0.0 when none is): for watchdogs."""
+        thread = self._turn_thread
+        if self.state is not State.RESPONDING or (thread is not None and not thread.is_alive()):
+            return 0.0  # a finished turn is noticed on the next frame, which may be a while away
+        return time.monotonic() - self._turn_started_at
 
     def run(self, source: AudioSource) -> int:
         """Run until the source ends or stop() is called; returns the number of turns."""
@@ -174,6 +182,7 @@ class VoiceLoop:
         self.turns += 1
         self.state = State.RESPONDING
         self._turn_started_audio = self.bus.clock.audio()
+        self._turn_started_at = time.monotonic()
         self._last_result = None
         if self.responder_blocks:
             self._last_result = self.responder.respond(text, endpoint=endpoint)

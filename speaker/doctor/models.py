@@ -1,0 +1,75 @@
+"""Doctor: the models the settings name are in the catalog, installed, and their files intact."""
+
+from __future__ import annotations
+
+from speaker.doctor import Finding, megabytes
+from speaker.errors import ModelError
+from speaker.models import ModelStatus, ModelStore
+from speaker.models.store import fetch_command
+from speaker.settings import Settings
+
+
+def configured_models(settings: Settings) -> dict[str, list[str]]:
+    """Model id -> the roles it serves here (one model may serve wake and asr)."""
+    roles = {
+        "wake": settings.wake.model,
+        "asr": settings.asr.model,
+        "llm": settings.llm.model,
+        "tts": settings.tts.voice,
+    }
+    used: dict[str, list[str]] = {}
+    for role, model_id in roles.items():
+        used.setdefault(model_id, []).append(role)
+    return used
+
+
+def model_states(settings: Settings, store: ModelStore) -> dict[str, ModelStatus | None]:
+    """The store's state of every configured model (None: not in the catalog)."""
+    states: dict[str, ModelStatus | None] = {}
+    for model_id in configured_models(settings):
+        try:
+            states[model_id] = store.state(model_id)
+        except ModelError:
+            states[model_id] = None
+    return states
+
+
+def check_models(settings: Settings, store: ModelStore, *, full: bool = True) -> list[Finding]:
+    """One finding per configured model; `full` re-hashes every file (what `models verify` does)."""
+    findings = []
+    for model_id, roles in configured_models(settings).items():
+        label = "+".join(roles)
+        try:
+            status = store.state(model_id)
+        except ModelError as exc:
+            findings.append(
+                Finding(
+                    "model",
+                    "fail",
+                    f"{label} {exc.message}",
+                    "choose a model id from `speaker models list` in the settings",
+                )
+            )
+            continue
+        findings.append(_finding(label, status, store, full))
+    return findings
+
+
+def _finding(label: str, status: ModelStatus, store: ModelStore, full: bool) -> Finding:
+    name = f"{label} {status.id}"
+    fix = fetch_command(status.id)
+    if status.state == "missing":
+        return Finding("model", "fail", f"{name}: not installed (in {store.root})", fix)
+    if status.state == "partial":
+        return Finding(
+            "model", "fail", f"{name}: not installed, a fetch was interrupted", f"{fix} (it resumes)"
+        )
+    if status.state == "corrupt":
+        return Finding("model", "fail", f"{name}: damaged: {'; '.join(status.problems)}", f"{fix} --force")
+    if status.state == "outdated":
+        return Finding("model", "warn", f"{name}: {status.problems[0]}", fix)
+    problems = store.verify(status.id) if full else []
+    if problems:
+        return Finding("model", "fail", f"{name}: damaged: {'; '.join(problems)}", f"{fix} --force")
+    how = "every file's sha256 verified" if full else "installed"
+    return Finding("model", "ok", f"{name} {status.installed_version}: {how} ({megabytes(status.size)})")
