@@ -1,0 +1,357 @@
+"""One announcement, start to finish: verify, check, download, stage, health-check, switch.
+
+Every step is recorded in state.json before the next begins, so an update interrupted at any
+moment (power cut, SIGKILL) resumes where it stopped when the same manifest is applied again:
+finished files are not downloaded again, a passed health check is not run again.
+
+`apply()` is synchronous and used as it is by `speaker ota apply`; inside `speaker run`, the
+runtime (runtime.py) calls it from its worker thread and passes `prepare` (load the new engine
+in the speaker) and `on_installed` (hand it to the voice loop between turns).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from speaker.errors import SpeakerError
+from speaker.events import EventBus
+from speaker.models import InstalledModel, install_files
+from speaker.models.manifest import Manifest, check_files
+from speaker.ota.errors import DISK_FULL, DOWNLOAD, HEALTH, LOAD, REPLAYED, OtaError
+from speaker.ota.events import (
+    CURRENT,
+    FAILED,
+    INSTALLED,
+    REFUSED,
+    OtaProgress,
+    OtaResult,
+    OtaUpdateState,
+)
+from speaker.ota.fetch import check_disk, fetch_files
+from speaker.ota.health import HealthResult, run_health_check
+from speaker.ota.policy import check_applicable, check_new
+from speaker.ota.signing import SignedManifest, trusted_keys, verify
+from speaker.ota.slots import SlotManager, device_id
+from speaker.ota.state import FACTORY, SLOTS, Pending, SlotRecord, Trial
+from speaker.ota.topics import topic_component
+
+log = logging.getLogger(__name__)
+
+Prepare = Callable[[str, InstalledModel], Any]  # (component, model) -> the loaded engine
+OnInstalled = Callable[[str, Any], None]  # (component, engine from prepare)
+HealthCheck = Callable[..., HealthResult]
+
+# update_percentage at the start of each phase after the download (which takes 0..90)
+PHASE_PERCENT = {
+    "downloading": 0.0,
+    "verifying": 90.0,
+    "health_check": 92.0,
+    "loading": 96.0,
+    "switching": 99.0,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # see events.py: installed, current, refused, failed
+    component: str
+    version: str
+    reason: str = ""
+    code: str = ""
+
+
+def tree_size(path: Any) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+class Updater:
+    def __init__(
+        self,
+        slots: SlotManager,
+        bus: EventBus,
+        *,
+        health: HealthCheck = run_health_check,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.slots = slots
+        self.settings = slots.settings
+        self.bus = bus
+        self.device = device_id(self.settings)
+        self.health = health
+        self.retry_delay = retry_delay
+        self.trusted = trusted_keys(self.settings.ota.trusted_keys)
+        self._progress: dict[str, float] = {}  # component -> update_percentage while it runs
+        self._started = 0.0
+
+    # -- the whole thing -------------------------------------------------------------------------
+
+    def apply(
+        self,
+        payload: bytes | str,
+        topic: str = "",
+        *,
+        prepare: Prepare | None = None,
+        on_installed: OnInstalled | None = None,
+    ) -> Outcome:
+        """Act on one announcement; never raises for a bad announcement or a failed update."""
+        self._started = time.monotonic()
+        component, version = topic_component(topic), ""
+        try:
+            signed = verify(payload, self.trusted)
+            component, version = signed.manifest.component, signed.manifest.version
+            check_applicable(signed.manifest, device=self.device)
+            cs = self.slots.component(component)
+            active = cs.record(cs.active)
+            if active is not None and signed.digest == active.digest:
+                log.info("%s is already installed", signed.manifest.label)
+                return self._emit_result(Outcome(CURRENT, component, version, "already installed"))
+            if (
+                signed.digest == cs.last_digest
+            ):  # re-delivered (retained) after it failed: say so, change nothing
+                reason = f"{signed.manifest.label} was already tried: {cs.last_reason}"
+                return self._emit_result(Outcome(REFUSED, component, version, reason, REPLAYED))
+            resume = cs.pending is not None and cs.pending.digest == signed.digest
+            if not resume:
+                check_new(signed.manifest, last_serial=cs.serial, installed_version=self.installed(component))
+                self._accept(signed)
+        except OtaError as exc:
+            return self._refused(component, version, exc)
+        return self._run(signed, prepare, on_installed)
+
+    def _run(
+        self, signed: SignedManifest, prepare: Prepare | None, on_installed: OnInstalled | None
+    ) -> Outcome:
+        m = signed.manifest
+        cs = self.slots.component(m.component)
+        assert cs.pending is not None
+        slot = cs.pending.slot
+        log.info(
+            "%s: updating slot %s (%s)", m.label, slot, "resumed" if cs.pending.phase != "accepted" else "new"
+        )
+        engine = None
+        try:
+            model = self._stage(signed, slot)
+            if cs.pending.phase != "healthy":
+                self._progress_to(m.component, m.version, "health_check")
+                result = self.health(
+                    m.component, model, self.settings, timeout=self.settings.ota.health_timeout_s
+                )
+                if not result.ok:
+                    raise OtaError(f"{m.label} failed its health check: {result.reason}", code=HEALTH)
+                log.info("%s: healthy in %.1f s %s", m.label, result.seconds, result.detail)
+                cs.pending.phase = "healthy"
+                self.slots.save()
+            if prepare is not None:
+                self._progress_to(m.component, m.version, "loading")
+                try:
+                    engine = prepare(m.component, model)
+                except SpeakerError as exc:
+                    raise OtaError(
+                        f"{m.label} passed its health check, but: {exc.message}", code=LOAD
+                    ) from exc
+            self._commit(signed, slot)
+        except OtaError as exc:
+            return self._failed(signed, exc)
+        outcome = self._emit_result(Outcome(INSTALLED, m.component, m.version))
+        if on_installed is not None:
+            on_installed(m.component, engine)
+        return outcome
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def installed(self, component: str) -> str:
+        return self.slots.installed_version(component)
+
+    def _accept(self, signed: SignedManifest) -> None:
+        """Check the disk, then record the update as pending and empty the slot it goes to."""
+        m = signed.manifest
+        slot = self.slots.inactive_slot(m.component)
+        staging = self.slots.staging_dir(m.component)
+        shutil.rmtree(staging, ignore_errors=True)  # leftovers of an announcement this one replaces
+        reclaim = tree_size(self.slots.slot_dir(m.component, slot))
+        check_disk(m, staging, reclaimable=reclaim, keep_free=self.settings.ota.min_free_mb * 1_000_000)
+        cs = self.slots.component(m.component)
+        cs.pending = Pending(slot, m.version, m.serial, signed.digest, signed.envelope)
+        cs.latest, cs.summary = m.version, m.summary
+        self.slots.release_slot(m.component, slot)  # state.json first, then the old files go
+        self._emit_state(m.component)
+
+    def _stage(self, signed: SignedManifest, slot: str) -> InstalledModel:
+        """The update's files, verified, in `slot` (downloading only what is not there yet)."""
+        m = signed.manifest
+        cs = self.slots.component(m.component)
+        assert cs.pending is not None
+        slot_dir = self.slots.slot_dir(m.component, slot)
+        staging = self.slots.staging_dir(m.component)
+        record = SlotRecord(m.version, m.serial, m.main, signed.digest, [f.spec for f in m.files], m.summary)
+        model = self.slots.slot_model(m.component, slot, record)
+        if cs.pending.phase in ("staged", "healthy") and _installed_intact(slot_dir, record):
+            return model
+        if cs.pending.phase != "downloading":
+            cs.pending.phase = "downloading"
+            self.slots.save()
+        else:  # resumed: the disk may have filled up meanwhile
+            check_disk(m, staging, reclaimable=0, keep_free=self.settings.ota.min_free_mb * 1_000_000)
+
+        def progress(done: int, total: int) -> None:
+            fraction = done / total if total else 1.0
+            self._progress_to(m.component, m.version, "downloading", 90.0 * fraction, done, total)
+
+        progress(0, m.total_size)
+        fetch_files(
+            m, staging, installed=slot_dir, progress=progress,
+            timeout=self.settings.ota.download_timeout_s, retry_delay=self.retry_delay,
+        )  # fmt: skip
+        self._progress_to(m.component, m.version, "verifying")
+        sources = ", ".join(sorted({urlsplit(f.url).netloc for f in m.files}))
+        try:
+            install_files(
+                staging, record.files, slot_dir, model_id=f"{m.component}-{m.version}",
+                version=m.version, source=sources,
+            )  # fmt: skip
+        except (SpeakerError, OSError) as exc:
+            raise OtaError(f"{m.label}: cannot install into slot {slot}: {exc}", code=DOWNLOAD) from exc
+        shutil.rmtree(staging, ignore_errors=True)
+        cs.pending.phase = "staged"
+        self.slots.save()
+        return model
+
+    def _commit(self, signed: SignedManifest, slot: str) -> None:
+        """The switch: one atomic state.json write makes the slot active and keeps the old one."""
+        m = signed.manifest
+        cs = self.slots.component(m.component)
+        cs.previous = cs.active if cs.active in SLOTS else None
+        cs.active = slot
+        cs.slots[slot] = SlotRecord(
+            m.version, m.serial, m.main, signed.digest, [f.spec for f in m.files], m.summary
+        )
+        turns = self.settings.ota.trial_turns
+        cs.trial = Trial(turns_left=turns) if turns > 0 else None
+        cs.pending = None
+        cs.serial = max(cs.serial, m.serial)
+        cs.last_digest = signed.digest
+        cs.latest, cs.summary = m.version, m.summary
+        cs.set_last(INSTALLED, m.version)
+        self.slots.save()
+        self._progress.pop(m.component, None)
+        log.info("%s is active (slot %s; previous: %s)", m.label, slot, cs.previous or FACTORY)
+
+    # -- endings ---------------------------------------------------------------------------------
+
+    def _refused(self, component: str, version: str, exc: OtaError) -> Outcome:
+        log.warning("update refused [%s]: %s", exc.code, exc.message)
+        if component:
+            cs = self.slots.component(component)
+            cs.set_last(REFUSED, version, exc.message)
+            self.slots.save()
+        return self._emit_result(Outcome(REFUSED, component, version, exc.message, exc.code))
+
+    def _failed(self, signed: SignedManifest, exc: OtaError) -> Outcome:
+        """Retry later after a network or disk problem; give up on this announcement otherwise."""
+        m = signed.manifest
+        cs = self.slots.component(m.component)
+        self._progress.pop(m.component, None)
+        if exc.code in (DOWNLOAD, DISK_FULL):
+            reason = f"{exc.message} (it resumes when announced again or at the next start)"
+            cs.set_last(FAILED, m.version, reason)
+            self.slots.save()
+        else:
+            reason = exc.message
+            slot = cs.pending.slot if cs.pending else None
+            cs.pending = None
+            cs.serial = max(cs.serial, m.serial)
+            cs.last_digest = signed.digest
+            cs.latest = None
+            cs.set_last(FAILED, m.version, reason)
+            if slot is not None and slot != cs.active:
+                self.slots.release_slot(m.component, slot)  # saves
+            else:
+                self.slots.save()
+            shutil.rmtree(self.slots.staging_dir(m.component), ignore_errors=True)
+        log.error("update failed [%s]: %s", exc.code, reason)
+        return self._emit_result(Outcome(FAILED, m.component, m.version, reason, exc.code))
+
+    def abandon_pending(self, component: str, reason: str) -> None:
+        """Drop an unfinished update that can no longer be resumed (e.g. it expired meanwhile)."""
+        cs = self.slots.component(component)
+        if cs.pending is None:
+            return
+        slot, cs.pending, cs.latest = cs.pending.slot, None, None
+        self.slots.release_slot(component, slot)
+        shutil.rmtree(self.slots.staging_dir(component), ignore_errors=True)
+        log.warning("%s: unfinished update dropped: %s", component, reason)
+        self._emit_state(component)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _progress_to(
+        self,
+        component: str,
+        version: str,
+        phase: str,
+        percent: float | None = None,
+        done: int = 0,
+        total: int = 0,
+    ) -> None:
+        value = PHASE_PERCENT[phase] if percent is None else percent
+        previous = self._progress.get(component)
+        self._progress[component] = value
+        if previous is not None and int(previous) == int(value) and phase == "downloading" and done < total:
+            return  # at most one event per whole percent
+        self.bus.emit(
+            OtaProgress(
+                component=component, version=version, phase=phase,
+                update_percentage=round(value, 1), done_bytes=done, total_bytes=total,
+            )
+        )  # fmt: skip
+        self._emit_state(component)
+
+    def mark_switching(self, component: str) -> None:
+        """Installed, loaded, waiting for the loop to be idle: still in progress for Home Assistant."""
+        self._progress_to(component, self.installed(component), "switching")
+
+    def _emit_result(self, outcome: Outcome) -> Outcome:
+        self._progress.pop(outcome.component, None)
+        self.bus.emit(
+            OtaResult(
+                component=outcome.component, version=outcome.version, result=outcome.result,
+                reason=outcome.reason, code=outcome.code, seconds=round(time.monotonic() - self._started, 3),
+            )
+        )  # fmt: skip
+        if outcome.component:
+            self._emit_state(outcome.component)
+        return outcome
+
+    def emit_result(self, outcome: Outcome) -> None:
+        self._emit_result(outcome)
+
+    def _emit_state(self, component: str) -> None:
+        self.bus.emit(self.update_state(component))
+
+    def update_state(self, component: str) -> OtaUpdateState:
+        cs = self.slots.component(component)
+        installed = self.installed(component)
+        percent = self._progress.get(component)
+        return OtaUpdateState(
+            component=component,
+            installed_version=installed,
+            latest_version=cs.latest or installed,
+            in_progress=percent is not None,
+            update_percentage=None if percent is None else round(percent, 1),
+            release_summary=cs.summary,
+            last_result=cs.last_result,
+            last_reason=cs.last_reason,
+        )
+
+
+def _installed_intact(slot_dir: Any, record: SlotRecord) -> bool:
+    manifest = Manifest.read(slot_dir)
+    if manifest is None or {f.spec for f in manifest.files} != set(record.files):
+        return False
+    return not check_files(slot_dir, manifest, full=False).problems
