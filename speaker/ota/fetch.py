@@ -100,10 +100,10 @@ def fetch_files(
                 timeout=timeout,
                 retry_delay=retry_delay,
             )
-        except IntegrityError as exc:
-            raise OtaError(f"{manifest.label}: {exc.message}", code=INTEGRITY) from exc
+        except IntegrityError as exc:  # the message starts with the label: "<component> <version>: <path>"
+            raise OtaError(exc.message, code=INTEGRITY) from exc
         except SpeakerError as exc:
-            raise OtaError(f"{manifest.label}: {exc.message}", code=DOWNLOAD) from exc
+            raise OtaError(exc.message, code=DOWNLOAD) from exc
         except OSError as exc:  # the disk filled up or went read-only under us
             raise OtaError(f"{manifest.label}: cannot write {target}: {exc.strerror}", code=DOWNLOAD) from exc
         done_before += f.size

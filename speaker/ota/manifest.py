@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -146,15 +147,12 @@ class UpdateManifest:
         if data.get("format") != FORMAT:
             raise ValueError(f"format must be {FORMAT}, got {data.get('format')!r}")
         component = _text(data, "component")  # an unknown component is refused later, by name
-        version = _text(data, "version")
-        parse_version(version)
+        version = _text(data, "version", parse_version)
         serial = data.get("serial")
         if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
             raise ValueError(f"serial must be a whole number >= 0, got {serial!r}")
-        expires = _text(data, "expires")
-        parse_time(expires)
-        min_firmware = _text(data, "min_firmware")
-        parse_version(min_firmware)
+        expires = _text(data, "expires", parse_time)
+        min_firmware = _text(data, "min_firmware", parse_version)
         device = data.get("device")
         if device is not None and (not isinstance(device, str) or not device.strip()):
             raise ValueError(f"device must be null or a device id, got {device!r}")
@@ -167,10 +165,15 @@ class UpdateManifest:
         return cls(component, version, serial, expires, files, min_firmware, device, main, summary)
 
 
-def _text(data: dict[str, Any], key: str) -> str:
+def _text(data: dict[str, Any], key: str, check: Callable[[str], object] | None = None) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{key} must be non-empty text, got {value!r}")
+    if check is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from exc
     return value
 
 

@@ -71,10 +71,8 @@ class OtaRuntime:
     def open(self) -> list[str]:
         """Take the OTA lock and recover the state (counting this start for models on trial)."""
         notes = self.slots.open(count_boot=True)
-        for component, note, code in self.slots.rollbacks:
+        for note in notes:
             log.warning("at start-up: %s", note)
-            cs = self.slots.component(component)
-            self.updater.emit_result(Outcome(ROLLED_BACK, component, cs.last_version, cs.last_reason, code))
         return notes
 
     def active_models(self) -> dict[str, InstalledModel]:
@@ -82,11 +80,18 @@ class OtaRuntime:
         models = {c: self.slots.active_model(c) for c in COMPONENTS}
         return {c: m for c, m in models.items() if m is not None}
 
-    def attach(self, loop: Swappable) -> None:
-        """Start updating: engines are swapped by `loop` between turns; pending work is resumed."""
-        self.swap = EngineSwap(loop)
-        loop.tick_hooks.append(self.swap)  # type: ignore[attr-defined]
+    def attach(self, loop: Swappable | None) -> None:
+        """Start updating: engines are swapped by `loop` between turns; pending work is resumed.
+
+        Without a loop, updates are installed on disk only and used from the next start.
+        """
+        if loop is not None:
+            self.swap = EngineSwap(loop)
+            loop.tick_hooks.append(self.swap)  # type: ignore[attr-defined]
         self._unsubscribe = self.bus.subscribe(self.watcher)
+        for component, _note, code in self.slots.rollbacks:  # done by open(): reported now, to listeners
+            cs = self.slots.component(component)
+            self.updater.emit_result(Outcome(ROLLED_BACK, component, cs.last_version, cs.last_reason, code))
         for component in COMPONENTS:
             cs = self.slots.component(component)
             if cs.trial is not None:  # started with a model still on trial: keep counting its turns

@@ -51,6 +51,20 @@ def factory_model_id(settings: Settings, component: str) -> str:
     }[component]
 
 
+def installed_models(settings: Settings, store: ModelStore) -> dict[str, InstalledModel]:
+    """The intact active slots' models, read without the lock (for commands that only use models)."""
+    if not settings.ota.enabled:
+        return {}
+    slots = SlotManager(settings, store)
+    slots.load()
+    models = {}
+    for name in COMPONENTS:
+        model = slots.active_model(name)
+        if model is not None and not slots.check_slot(name, slots.component(name).active, full=False):
+            models[name] = model
+    return models
+
+
 @dataclass(frozen=True)
 class ActiveInfo:
     component: str

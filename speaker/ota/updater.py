@@ -35,6 +35,7 @@ from speaker.ota.events import (
 )
 from speaker.ota.fetch import check_disk, fetch_files
 from speaker.ota.health import HealthResult, run_health_check
+from speaker.ota.manifest import COMPONENTS
 from speaker.ota.policy import check_applicable, check_new
 from speaker.ota.signing import SignedManifest, trusted_keys, verify
 from speaker.ota.slots import SlotManager, device_id
@@ -246,11 +247,11 @@ class Updater:
 
     def _refused(self, component: str, version: str, exc: OtaError) -> Outcome:
         log.warning("update refused [%s]: %s", exc.code, exc.message)
-        if component:
-            cs = self.slots.component(component)
-            cs.set_last(REFUSED, version, exc.message)
+        known = component in COMPONENTS
+        if known:
+            self.slots.component(component).set_last(REFUSED, version, exc.message)
             self.slots.save()
-        return self._emit_result(Outcome(REFUSED, component, version, exc.message, exc.code))
+        return self._emit_result(Outcome(REFUSED, component, version, exc.message, exc.code), state=known)
 
     def _failed(self, signed: SignedManifest, exc: OtaError) -> Outcome:
         """Retry later after a network or disk problem; give up on this announcement otherwise."""
@@ -316,7 +317,7 @@ class Updater:
         """Installed, loaded, waiting for the loop to be idle: still in progress for Home Assistant."""
         self._progress_to(component, self.installed(component), "switching")
 
-    def _emit_result(self, outcome: Outcome) -> Outcome:
+    def _emit_result(self, outcome: Outcome, *, state: bool = True) -> Outcome:
         self._progress.pop(outcome.component, None)
         self.bus.emit(
             OtaResult(
@@ -324,7 +325,7 @@ class Updater:
                 reason=outcome.reason, code=outcome.code, seconds=round(time.monotonic() - self._started, 3),
             )
         )  # fmt: skip
-        if outcome.component:
+        if state and outcome.component in COMPONENTS:
             self._emit_state(outcome.component)
         return outcome
 
