@@ -48,15 +48,17 @@ class LocalFile:
 def collect_files(files: list[Path], dirs: list[Path], urls: list[str]) -> list[LocalFile]:
     """Pair files with URLs: one URL per file, or one base URL ending in '/' for all of them.
 
-    `dirs` add every file under each directory, with paths relative to it (for models that are
-    a folder, like pocketsphinx's); they need a base URL.
+    `dirs` add every file under each directory (hidden ones excepted), with paths relative to it
+    (for models that are a folder, like pocketsphinx's); they need a base URL.
     """
     entries: list[tuple[Path, str]] = [(f, f.name) for f in files]
     for folder in dirs:
         if not folder.is_dir():
             raise SpeakerError(f"not a directory: {folder}")
         for f in sorted(p for p in folder.rglob("*") if p.is_file()):
-            entries.append((f, f.relative_to(folder).as_posix()))
+            relative = f.relative_to(folder)
+            if not any(part.startswith(".") for part in relative.parts):  # .git, .DS_Store, ...
+                entries.append((f, relative.as_posix()))
     if not entries:
         raise SpeakerError("give the model's files with --file PATH (or a folder with --dir)")
     for source, _ in entries:

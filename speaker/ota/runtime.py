@@ -122,6 +122,9 @@ class OtaRuntime:
 
     def handle_manifest(self, payload: bytes, topic: str) -> None:
         """A manifest arrived (e.g. on a subscribed topic). Safe from any thread; never blocks."""
+        if not payload:  # an empty retained message is how an operator clears a topic
+            log.debug("%s: cleared", topic)
+            return
         try:
             self._queue.put_nowait(("manifest", bytes(payload), topic))
         except queue.Full:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from speaker.events import EventBus, EventLog
 from speaker.models import ModelStore
 from speaker.ota.manifest import UpdateManifest
-from speaker.ota.publish import LocalFile, build_manifest, serial_now
+from speaker.ota.publish import LocalFile, build_manifest, collect_files, serial_now
 from speaker.ota.signing import public_key_text, sign
 from speaker.ota.slots import SlotManager
 from speaker.ota.state import FACTORY, OtaState
@@ -78,14 +78,31 @@ class Operator:
         )  # fmt: skip
         return dataclasses.replace(manifest, **fields)
 
+    def folder_manifest(
+        self,
+        component: str,
+        version: str,
+        folder: Path,
+        base_url: str,
+        expires_in: timedelta = timedelta(days=1),
+        **fields: Any,
+    ) -> UpdateManifest:
+        """A model that is a folder (pocketsphinx's): every file under it, served under base_url."""
+        local = collect_files([], [folder], [base_url])
+        manifest = build_manifest(
+            component, version, local, serial=serial_now(), expires_in=expires_in, min_firmware="0.1.0"
+        )
+        return dataclasses.replace(manifest, **fields)
+
     def sign(self, manifest: UpdateManifest) -> bytes:
         return sign(manifest, self.key)
 
 
-def device_settings(ota_dir: Path, operator: Operator, **ota: Any) -> Settings:
+def device_settings(ota_dir: Path, operator: Operator | str, **ota: Any) -> Settings:
     """The default settings (the shared model store), with this test's OTA directory and key."""
     base = load_settings()
-    values = {"dir": ota_dir, "trusted_keys": (operator.public,), "device_id": "test-speaker", **ota}
+    key = operator.public if isinstance(operator, Operator) else operator
+    values = {"dir": ota_dir, "trusted_keys": (key,), "device_id": "test-speaker", **ota}
     return dataclasses.replace(base, ota=OtaSettings(**values))
 
 
