@@ -113,8 +113,9 @@ class OtaRuntime:
             except queue.Full:
                 pass
             self._thread.join(timeout)
-            if self._thread.is_alive():
+            if self._thread.is_alive():  # it keeps the lock until the process ends
                 log.info("an update is still running; it resumes at the next start")
+                return
             self._thread = None
         self.slots.close()
 

@@ -110,15 +110,18 @@ class FileHandler(BaseHTTPRequestHandler):
 class FileServer:
     """A threaded HTTP server for the files under `root`; start() returns at once."""
 
-    def __init__(self, root: Path, host: str = "0.0.0.0", port: int = 8000) -> None:
+    def __init__(
+        self, root: Path, host: str = "0.0.0.0", port: int = 8000, handler: type[FileHandler] = FileHandler
+    ) -> None:
         self.root = Path(root).resolve()
         self.host, self.port = host, port
+        self.handler = handler
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def bind(self) -> FileServer:
         """Open the listening socket (port 0: any free port; `port` then says which)."""
-        handler = type("Handler", (FileHandler,), {"root": self.root})
+        handler = type("Handler", (self.handler,), {"root": self.root})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
