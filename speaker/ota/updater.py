@@ -106,20 +106,15 @@ class Updater:
         try:
             signed = verify(payload, self.trusted)
             component, version = signed.manifest.component, signed.manifest.version
+            seen = self._seen(signed)
+            if seen is not None:
+                return seen
             check_applicable(signed.manifest, device=self.device)
             cs = self.slots.component(component)
-            active = cs.record(cs.active)
-            if active is not None and signed.digest == active.digest:
-                log.info("%s is already installed", signed.manifest.label)
-                return self._emit_result(Outcome(CURRENT, component, version, "already installed"))
-            if (
-                signed.digest == cs.last_digest
-            ):  # re-delivered (retained) after it failed: say so, change nothing
-                reason = f"{signed.manifest.label} was already tried: {cs.last_reason}"
-                return self._emit_result(Outcome(REFUSED, component, version, reason, REPLAYED))
             resume = cs.pending is not None and cs.pending.digest == signed.digest
             if not resume:
-                check_new(signed.manifest, last_serial=cs.serial, installed_version=self.installed(component))
+                floor = max(cs.serial, cs.pending.serial if cs.pending else 0)  # nor older than a pending one
+                check_new(signed.manifest, last_serial=floor, installed_version=self.installed(component))
                 self._accept(signed)
         except OtaError as exc:
             return self._refused(component, version, exc)
@@ -165,6 +160,21 @@ class Updater:
         return outcome
 
     # -- steps -----------------------------------------------------------------------------------
+
+    def _seen(self, signed: SignedManifest) -> Outcome | None:
+        """A retained announcement delivered again (reconnect, restart): say so and change nothing."""
+        m = signed.manifest
+        if m.component not in COMPONENTS:
+            return None
+        cs = self.slots.component(m.component)
+        active = cs.record(cs.active)
+        if active is not None and signed.digest == active.digest:
+            log.info("%s is already installed", m.label)
+            return self._emit_result(Outcome(CURRENT, m.component, m.version, "already installed"))
+        if signed.digest == cs.last_digest:
+            reason = f"{m.label} was already tried: {cs.last_reason}"
+            return self._emit_result(Outcome(REFUSED, m.component, m.version, reason, REPLAYED))
+        return None
 
     def installed(self, component: str) -> str:
         return self.slots.installed_version(component)
