@@ -293,7 +293,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             if c["previous"]:
                 line += f", previous {c['previous']}"
             if c["trial"]:
-                line += f", on trial ({c['trial']['turns_left']} turns left)"
+                left = c["trial"]["turns_left"]
+                line += f", on trial ({left} turn{'' if left == 1 else 's'} to answer)"
             if c["pending"]:
                 line += f", updating to {c['pending']['version']} ({c['pending']['phase']})"
             if not c["verified"]:

@@ -69,7 +69,11 @@ class OtaRuntime:
     # -- life cycle ------------------------------------------------------------------------------
 
     def open(self) -> list[str]:
-        """Take the OTA lock and recover the state (counting this start for models on trial)."""
+        """Take the OTA lock and recover the state, counting this start for models on trial.
+
+        A start is withdrawn again by a clean close(): only starts that ended in a crash, a kill
+        or a hang count, so a good model nobody talked to is not rolled back after some reboots.
+        """
         notes = self.slots.open(count_boot=True)
         for note in notes:
             log.warning("at start-up: %s", note)
@@ -117,7 +121,21 @@ class OtaRuntime:
                 log.info("an update is still running; it resumes at the next start")
                 return
             self._thread = None
+        self._clean_stop()
         self.slots.close()
+
+    def _clean_stop(self) -> None:
+        """A stop that was not a crash does not count against a model on trial (see open())."""
+        if not self.slots.locked:
+            return
+        changed = False
+        for component in COMPONENTS:
+            trial = self.slots.component(component).trial
+            if trial is not None and trial.boots > 0:
+                trial.boots -= 1
+                changed = True
+        if changed:
+            self.slots.save()
 
     # -- the boundary with the MQTT service ------------------------------------------------------
 

@@ -118,6 +118,10 @@ class SlotManager:
         """Read the state without the lock and without repairing anything (for `speaker ota status`)."""
         self.state = OtaState.load(self.root) if OtaState.path_in(self.root).exists() else OtaState()
 
+    @property
+    def locked(self) -> bool:
+        return self._lock is not None
+
     def close(self) -> None:
         if self._lock is not None:
             self._lock.close()
@@ -136,8 +140,8 @@ class SlotManager:
                 cs.trial.boots += 1
                 if cs.trial.boots > self.settings.ota.trial_boots:
                     reason = (
-                        f"the speaker started {cs.trial.boots - 1} times with it without answering "
-                        f"{self.settings.ota.trial_turns} turns"
+                        f"the speaker stopped unexpectedly {cs.trial.boots - 1} times with it, before "
+                        f"it had answered {self.settings.ota.trial_turns} turns"
                     )
                     self.rollbacks.append((name, self.fall_back(name, reason, TRIAL), TRIAL))
             if cs.pending is None:
