@@ -242,7 +242,7 @@ def test_gemma_as_llm_2_goes_to_the_other_slot_keeping_the_first(
     active = v1.device.slots.active_model("llm")
     assert active is not None and active.main.name == served[GEMMA].name
     assert assert_one_verified_slot_each(v1.device.settings, store)["llm"] == "b:2.1.0"
-    state = v1.device.updater.update_state("llm")
+    state = v1.device.updater.report.update_state("llm")
     assert (state.installed_version, state.release_summary) == ("2.1.0", "Gemma 3 270M")
 
 

@@ -8,6 +8,7 @@ Speaker side:
     slots     A/B slots per component, state.json (the commit point), recovery at start-up
     health    the new model's smoke test in a child process (healthcheck.py runs in the child)
     updater   one announcement from start to finish; `speaker ota apply` uses it as it is
+    report    progress, results and the Home Assistant entity state, as events on the bus
     runtime   inside `speaker run`: worker thread, engine swap between turns, trial turns, rollback
     events    OtaProgress, OtaResult, OtaUpdateState (Home Assistant update-entity fields)
 Operator side: publish (build, sign, publish retained), serve (HTTP with Range).
@@ -20,5 +21,5 @@ Wiring with the MQTT service (the boundary is two calls and three event types):
     # on message: ota.handle_manifest(message.payload, message.topic)   # never blocks paho's thread
     # bus listener: OtaUpdateState -> the component's update entity state topic: event.ha_state()
     #               OtaResult      -> topics.status_topic(prefix, device), retained:
-    #                                 status.status_report(ota.slots) plus the result and reason
+    #                                 ota.status() (every component, last result and reason)
 """

@@ -28,10 +28,12 @@ from speaker.ota.errors import BUSY, TRIAL, OtaError
 from speaker.ota.events import CONFIRMED, FAILED, REFUSED, ROLLED_BACK, SWITCHED, OtaUpdateState
 from speaker.ota.health import run_health_check
 from speaker.ota.manifest import COMPONENTS
+from speaker.ota.report import Outcome
 from speaker.ota.slots import SlotManager
 from speaker.ota.state import FACTORY
+from speaker.ota.status import status_report
 from speaker.ota.trial import TrialWatcher, Watch
-from speaker.ota.updater import HealthCheck, Outcome, Updater
+from speaker.ota.updater import HealthCheck, Updater
 from speaker.pipeline.swap import EngineSwap, Swappable
 from speaker.settings import Settings
 
@@ -95,13 +97,13 @@ class OtaRuntime:
         self._unsubscribe = self.bus.subscribe(self.watcher)
         for component, _note, code in self.slots.rollbacks:  # done by open(): reported now, to listeners
             cs = self.slots.component(component)
-            self.updater.emit_result(Outcome(ROLLED_BACK, component, cs.last_version, cs.last_reason, code))
+            self.updater.report.result(Outcome(ROLLED_BACK, component, cs.last_version, cs.last_reason, code))
         for component in COMPONENTS:
             cs = self.slots.component(component)
             if cs.trial is not None:  # started with a model still on trial: keep counting its turns
                 record = cs.record(cs.active)
                 self.watcher.watch(component, Watch(record.version if record else "?", cs.trial.turns_left))
-            self.bus.emit(self.updater.update_state(component))
+            self.bus.emit(self.updater.report.update_state(component))
         self._thread = threading.Thread(target=self._work, name="ota", daemon=True)
         self._thread.start()
         self._queue.put(("resume",))
@@ -148,11 +150,16 @@ class OtaRuntime:
             self._queue.put_nowait(("manifest", bytes(payload), topic))
         except queue.Full:
             reason = "too many announcements at once; this one was dropped (a retained one comes back)"
-            self.updater.emit_result(Outcome(REFUSED, "", "", reason, BUSY))
+            self.updater.report.result(Outcome(REFUSED, "", "", reason, BUSY))
+
+    def status(self) -> dict[str, Any]:
+        """The retained payload of the status topic (topics.status_topic): every component's state,
+        the slot it runs, the last result and its reason."""
+        return status_report(self.slots)
 
     def states(self) -> list[OtaUpdateState]:
         """Every component's Home Assistant update-entity state (to publish after a (re)connect)."""
-        return [self.updater.update_state(c) for c in COMPONENTS]
+        return [self.updater.report.update_state(c) for c in COMPONENTS]
 
     # -- the worker ------------------------------------------------------------------------------
 
@@ -224,10 +231,10 @@ class OtaRuntime:
         if self.swap is None or engine is None:
             return
         version = self.slots.installed_version(component)
-        self.updater.mark_switching(component)
+        self.updater.report.switching(component)
 
         def swapped(old: Any) -> None:  # on the loop's thread, between turns
-            self.updater.emit_result(Outcome(SWITCHED, component, version))
+            self.updater.report.result(Outcome(SWITCHED, component, version))
             turns = self.settings.ota.trial_turns
             if turns > 0:
                 self.watcher.watch(component, Watch(version, turns, old))
@@ -258,7 +265,7 @@ class OtaRuntime:
         self.watcher.stop(component)  # the old engine is let go here
         version = self.slots.installed_version(component)
         log.info("%s %s answered its first turns: confirmed", component, version)
-        self.updater.emit_result(Outcome(CONFIRMED, component, version))
+        self.updater.report.result(Outcome(CONFIRMED, component, version))
 
     def _roll_back(self, component: str, reason: str, watch: Watch | None = None) -> None:
         cs = self.slots.component(component)
@@ -267,14 +274,14 @@ class OtaRuntime:
         version = self.slots.installed_version(component)
         why = f"the first turns with {component} {version} failed: {reason}"
         note = self.slots.fall_back(component, why, TRIAL)
-        self.updater.emit_result(Outcome(ROLLED_BACK, component, version, why, TRIAL))
+        self.updater.report.result(Outcome(ROLLED_BACK, component, version, why, TRIAL))
         old = watch.old_engine if watch is not None else None
         if old is None:  # started on trial: the previous model was never loaded in this run
             try:
                 old = self.load_engine(component, self.slots.model_for(component, cs.active))
             except Exception as exc:
                 log.error("%s; it is used from the next start (%s)", note, exc)
-                self.updater.emit_result(Outcome(FAILED, component, version, str(exc), TRIAL))
+                self.updater.report.result(Outcome(FAILED, component, version, str(exc), TRIAL))
                 return
         if self.swap is not None:
             self.swap.offer(component, old)

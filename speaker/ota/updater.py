@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,14 +27,12 @@ from speaker.ota.events import (
     FAILED,
     INSTALLED,
     REFUSED,
-    OtaProgress,
-    OtaResult,
-    OtaUpdateState,
 )
 from speaker.ota.fetch import check_disk, fetch_files
 from speaker.ota.health import HealthResult, run_health_check
 from speaker.ota.manifest import COMPONENTS
 from speaker.ota.policy import check_applicable, check_new
+from speaker.ota.report import Outcome, Reporter
 from speaker.ota.signing import SignedManifest, trusted_keys, verify
 from speaker.ota.slots import SlotManager, device_id
 from speaker.ota.state import FACTORY, SLOTS, Pending, SlotRecord, Trial
@@ -47,24 +43,6 @@ log = logging.getLogger(__name__)
 Prepare = Callable[[str, InstalledModel], Any]  # (component, model) -> the loaded engine
 OnInstalled = Callable[[str, Any], None]  # (component, engine from prepare)
 HealthCheck = Callable[..., HealthResult]
-
-# update_percentage at the start of each phase after the download (which takes 0..90)
-PHASE_PERCENT = {
-    "downloading": 0.0,
-    "verifying": 90.0,
-    "health_check": 92.0,
-    "loading": 96.0,
-    "switching": 99.0,
-}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: str  # see events.py: installed, current, refused, failed
-    component: str
-    version: str
-    reason: str = ""
-    code: str = ""
 
 
 def tree_size(path: Any) -> int:
@@ -87,8 +65,7 @@ class Updater:
         self.health = health
         self.retry_delay = retry_delay
         self.trusted = trusted_keys(self.settings.ota.trusted_keys)
-        self._progress: dict[str, float] = {}  # component -> update_percentage while it runs
-        self._started = 0.0
+        self.report = Reporter(bus, slots)
 
     # -- the whole thing -------------------------------------------------------------------------
 
@@ -101,7 +78,7 @@ class Updater:
         on_installed: OnInstalled | None = None,
     ) -> Outcome:
         """Act on one announcement; never raises for a bad announcement or a failed update."""
-        self._started = time.monotonic()
+        self.report.start()
         component, version = topic_component(topic), ""
         try:
             signed = verify(payload, self.trusted)
@@ -134,7 +111,7 @@ class Updater:
         try:
             model = self._stage(signed, slot)
             if cs.pending.phase != "healthy":
-                self._progress_to(m.component, m.version, "health_check")
+                self.report.progress(m.component, m.version, "health_check")
                 result = self.health(
                     m.component, model, self.settings, timeout=self.settings.ota.health_timeout_s
                 )
@@ -144,7 +121,7 @@ class Updater:
                 cs.pending.phase = "healthy"
                 self.slots.save()
             if prepare is not None:
-                self._progress_to(m.component, m.version, "loading")
+                self.report.progress(m.component, m.version, "loading")
                 try:
                     engine = prepare(m.component, model)
                 except SpeakerError as exc:
@@ -154,7 +131,7 @@ class Updater:
             self._commit(signed, slot)
         except OtaError as exc:
             return self._failed(signed, exc)
-        outcome = self._emit_result(Outcome(INSTALLED, m.component, m.version))
+        outcome = self.report.result(Outcome(INSTALLED, m.component, m.version))
         if on_installed is not None:
             on_installed(m.component, engine)
         return outcome
@@ -170,10 +147,10 @@ class Updater:
         active = cs.record(cs.active)
         if active is not None and signed.digest == active.digest:
             log.info("%s is already installed", m.label)
-            return self._emit_result(Outcome(CURRENT, m.component, m.version, "already installed"))
+            return self.report.result(Outcome(CURRENT, m.component, m.version, "already installed"))
         if signed.digest == cs.last_digest:
             reason = f"{m.label} was already tried: {cs.last_reason}"
-            return self._emit_result(Outcome(REFUSED, m.component, m.version, reason, REPLAYED))
+            return self.report.result(Outcome(REFUSED, m.component, m.version, reason, REPLAYED))
         return None
 
     def installed(self, component: str) -> str:
@@ -191,7 +168,7 @@ class Updater:
         cs.pending = Pending(slot, m.version, m.serial, signed.digest, signed.envelope)
         cs.latest, cs.summary = m.version, m.summary
         self.slots.release_slot(m.component, slot)  # state.json first, then the old files go
-        self._emit_state(m.component)
+        self.report.state(m.component)
 
     def _stage(self, signed: SignedManifest, slot: str) -> InstalledModel:
         """The update's files, verified, in `slot` (downloading only what is not there yet)."""
@@ -212,14 +189,14 @@ class Updater:
 
         def progress(done: int, total: int) -> None:
             fraction = done / total if total else 1.0
-            self._progress_to(m.component, m.version, "downloading", 90.0 * fraction, done, total)
+            self.report.progress(m.component, m.version, "downloading", 90.0 * fraction, done, total)
 
         progress(0, m.total_size)
         fetch_files(
             m, staging, installed=slot_dir, progress=progress,
             timeout=self.settings.ota.download_timeout_s, retry_delay=self.retry_delay,
         )  # fmt: skip
-        self._progress_to(m.component, m.version, "verifying")
+        self.report.progress(m.component, m.version, "verifying")
         sources = ", ".join(sorted({urlsplit(f.url).netloc for f in m.files}))
         try:
             install_files(
@@ -250,7 +227,7 @@ class Updater:
         cs.latest, cs.summary = m.version, m.summary
         cs.set_last(INSTALLED, m.version)
         self.slots.save()
-        self._progress.pop(m.component, None)
+        self.report.stop(m.component)
         log.info("%s is active (slot %s; previous: %s)", m.label, slot, cs.previous or FACTORY)
 
     # -- endings ---------------------------------------------------------------------------------
@@ -261,13 +238,13 @@ class Updater:
         if known:
             self.slots.component(component).set_last(REFUSED, version, exc.message)
             self.slots.save()
-        return self._emit_result(Outcome(REFUSED, component, version, exc.message, exc.code), state=known)
+        return self.report.result(Outcome(REFUSED, component, version, exc.message, exc.code), state=known)
 
     def _failed(self, signed: SignedManifest, exc: OtaError) -> Outcome:
         """Retry later after a network or disk problem; give up on this announcement otherwise."""
         m = signed.manifest
         cs = self.slots.component(m.component)
-        self._progress.pop(m.component, None)
+        self.report.stop(m.component)
         if exc.code in (DOWNLOAD, DISK_FULL):
             reason = f"{exc.message} (it resumes when announced again or at the next start)"
             cs.set_last(FAILED, m.version, reason)
@@ -286,7 +263,7 @@ class Updater:
                 self.slots.save()
             shutil.rmtree(self.slots.staging_dir(m.component), ignore_errors=True)
         log.error("update failed [%s]: %s", exc.code, reason)
-        return self._emit_result(Outcome(FAILED, m.component, m.version, reason, exc.code))
+        return self.report.result(Outcome(FAILED, m.component, m.version, reason, exc.code))
 
     def abandon_pending(self, component: str, reason: str) -> None:
         """Drop an unfinished update that can no longer be resumed (e.g. it expired meanwhile)."""
@@ -297,68 +274,7 @@ class Updater:
         self.slots.release_slot(component, slot)
         shutil.rmtree(self.slots.staging_dir(component), ignore_errors=True)
         log.warning("%s: unfinished update dropped: %s", component, reason)
-        self._emit_state(component)
-
-    # -- events ----------------------------------------------------------------------------------
-
-    def _progress_to(
-        self,
-        component: str,
-        version: str,
-        phase: str,
-        percent: float | None = None,
-        done: int = 0,
-        total: int = 0,
-    ) -> None:
-        value = PHASE_PERCENT[phase] if percent is None else percent
-        previous = self._progress.get(component)
-        self._progress[component] = value
-        if previous is not None and int(previous) == int(value) and phase == "downloading" and done < total:
-            return  # at most one event per whole percent
-        self.bus.emit(
-            OtaProgress(
-                component=component, version=version, phase=phase,
-                update_percentage=round(value, 1), done_bytes=done, total_bytes=total,
-            )
-        )  # fmt: skip
-        self._emit_state(component)
-
-    def mark_switching(self, component: str) -> None:
-        """Installed, loaded, waiting for the loop to be idle: still in progress for Home Assistant."""
-        self._progress_to(component, self.installed(component), "switching")
-
-    def _emit_result(self, outcome: Outcome, *, state: bool = True) -> Outcome:
-        self._progress.pop(outcome.component, None)
-        self.bus.emit(
-            OtaResult(
-                component=outcome.component, version=outcome.version, result=outcome.result,
-                reason=outcome.reason, code=outcome.code, seconds=round(time.monotonic() - self._started, 3),
-            )
-        )  # fmt: skip
-        if state and outcome.component in COMPONENTS:
-            self._emit_state(outcome.component)
-        return outcome
-
-    def emit_result(self, outcome: Outcome) -> None:
-        self._emit_result(outcome)
-
-    def _emit_state(self, component: str) -> None:
-        self.bus.emit(self.update_state(component))
-
-    def update_state(self, component: str) -> OtaUpdateState:
-        cs = self.slots.component(component)
-        installed = self.installed(component)
-        percent = self._progress.get(component)
-        return OtaUpdateState(
-            component=component,
-            installed_version=installed,
-            latest_version=cs.latest or installed,
-            in_progress=percent is not None,
-            update_percentage=None if percent is None else round(percent, 1),
-            release_summary=cs.summary,
-            last_result=cs.last_result,
-            last_reason=cs.last_reason,
-        )
+        self.report.state(component)
 
 
 def _installed_intact(slot_dir: Any, record: SlotRecord) -> bool:
