@@ -99,8 +99,15 @@ class SlotManager:
 
     def open(self, *, count_boot: bool = False) -> list[str]:
         """Take the lock, load the state and repair what a crash left; returns what was rolled back."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle = (self.root / "lock").open("a")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = (self.root / "lock").open("a")
+        except OSError as exc:
+            raise OtaError(
+                f"cannot use the OTA directory {self.root}: {exc.strerror}; set ota.dir to a writable "
+                "directory on the disk that holds the models",
+                code="ota_dir",
+            ) from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
