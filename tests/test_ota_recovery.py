@@ -148,6 +148,32 @@ def test_an_update_cut_by_the_network_is_finished_at_the_next_start(
     assert runtime.slots.component("wake").active == "a"
 
 
+def test_damaged_bytes_kept_from_an_interrupted_download_are_fetched_again(
+    operator: Operator, store: ModelStore, tmp_path: Path
+) -> None:
+    """After a power cut, the unflushed tail of a partial download can hold anything: resuming from
+    it fails the checksum, and the file is then fetched once more from the start."""
+    settings = device_settings(tmp_path / "ota", operator)
+    folder = store.require("pocketsphinx-en-us").path
+    with LoopbackServer() as server:
+        routes = serve_folder(server, folder, status=503)
+        manifest = operator.folder_manifest("wake", "6.0.0", folder, server.base_url)
+        device = Device(settings, store)
+        assert device.updater.apply(operator.sign(manifest)).code == errors.DOWNLOAD
+        part = device.slots.staging_dir("wake") / "en-us.lm.bin.part"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(b"\0" * 1_000_000)  # what the disk held after the power came back
+        for route in routes:
+            route.status = 200
+        outcome = device.updater.apply(operator.sign(manifest))
+        device.close()
+        assert outcome.result == "installed", outcome
+        size = (folder / "en-us.lm.bin").stat().st_size
+        assert [r.range for r in server.requests("en-us.lm.bin")][-2:] == ["bytes=1000000-", None]
+        assert server.served("en-us.lm.bin") <= size + (size - 1_000_000) + 1
+    assert device.slots.check_slot("wake", "a", full=True) == []
+
+
 def wait_for(log: EventLog, done: Callable[[list[tuple[str, str, str]]], bool], timeout: float = 60) -> list:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

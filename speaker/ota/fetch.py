@@ -89,17 +89,20 @@ def fetch_files(
             if progress:
                 progress(base + done, total)
 
+        label = f"{manifest.label}: {f.path}"
+        options = {"sha256": f.sha256, "size": f.size, "progress": on_bytes, "label": label}
+        options |= {"timeout": timeout, "retry_delay": retry_delay}
+        resumed = temp_name(target).exists()
         try:
-            download(
-                f.url,
-                target,
-                sha256=f.sha256,
-                size=f.size,
-                progress=on_bytes,
-                label=f"{manifest.label}: {f.path}",
-                timeout=timeout,
-                retry_delay=retry_delay,
-            )
+            try:
+                download(f.url, target, **options)  # type: ignore[arg-type]
+            except IntegrityError:
+                if not resumed:
+                    raise
+                # A power cut can leave the kept bytes damaged (written, never flushed): the
+                # downloader dropped them; one fresh attempt tells that from a bad file.
+                log.warning("%s: the bytes kept from an interrupted download were bad; starting over", label)
+                download(f.url, target, **options)  # type: ignore[arg-type]
         except IntegrityError as exc:  # the message starts with the label: "<component> <version>: <path>"
             raise OtaError(exc.message, code=INTEGRITY) from exc
         except SpeakerError as exc:
