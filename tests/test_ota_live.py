@@ -85,7 +85,7 @@ def test_a_new_llm_is_switched_in_between_turns_while_the_speaker_keeps_answerin
     settings = dataclasses.replace(settings, llm=dataclasses.replace(settings.llm, max_tokens=30))
     speech = SpeechCache(speech_dir)
     questions = concat(
-        speech.piper("Hey computer. What is the capital of France?", lead=1.0, trail=12.0),
+        speech.piper("Hey computer. What is the capital of France?", lead=1.0, trail=14.0),
         speech.piper("Hey computer. Why is the sky blue?", lead=0.0, trail=7.0),
     )
     wav = tmp_path / "questions.wav"
