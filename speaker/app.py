@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from skills import SkillContext, default_skills
 from speaker.audio.sinks import AudioSink
 from speaker.engines import STAGES, Engines, load_engines
 from speaker.events import EventBus, JsonlEventWriter
-from speaker.models import ModelStore
+from speaker.models import InstalledModel, ModelStore
 from speaker.pipeline.turn import Responder
 from speaker.settings import Settings
 
@@ -46,8 +46,12 @@ def build_speaker(
     listen: bool = True,
     events_path: Path | None = None,
     bus: EventBus | None = None,
+    models: Mapping[str, InstalledModel] | None = None,
 ) -> Speaker:
-    """Load everything a turn needs (and, with `listen`, the wake word, VAD and ASR too)."""
+    """Load everything a turn needs (and, with `listen`, the wake word, VAD and ASR too).
+
+    `models` replaces the store's model for some stages (the active slots of OTA updates).
+    """
     bus = bus or EventBus()
     closers: list[Callable[[], None]] = []
     if events_path is not None:
@@ -56,7 +60,7 @@ def build_speaker(
         closers.append(writer.close)
     store = ModelStore.from_settings(settings)
     parts = STAGES if listen else ("llm", "tts")
-    engines = load_engines(settings, store, parts)
+    engines = load_engines(settings, store, parts, models)
     responder = Responder(
         tts=engines.tts,
         sink=sink,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from speaker.errors import ConfigError
-from speaker.models import ModelStore
+from speaker.models import InstalledModel, ModelStore
 from speaker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,13 +86,28 @@ def engine_name(settings: Settings, stage: str) -> str:
     return str(getattr(getattr(settings, section), field))
 
 
-def build_engine(settings: Settings, store: ModelStore, stage: str) -> Any:
-    """The engine for `stage`, constructed (its model resolved and checked) but not loaded."""
+class _Pinned:
+    """Stands in for the store when a stage's model is given (an OTA slot): every require() is it."""
+
+    def __init__(self, model: InstalledModel) -> None:
+        self.model = model
+
+    def require(self, model_id: str) -> InstalledModel:
+        return self.model
+
+
+def build_engine(
+    settings: Settings, store: ModelStore, stage: str, model: InstalledModel | None = None
+) -> Any:
+    """The engine for `stage`, constructed (its model resolved and checked) but not loaded.
+
+    `model` overrides the store's model for that stage (the active slot of an over-the-air update).
+    """
     key, builders = REGISTRY[stage]
     name = engine_name(settings, stage)
     if name not in builders:
         raise ConfigError(f"{key}: unknown engine {name!r}; choose one of {', '.join(sorted(builders))}")
-    return builders[name](settings, store)
+    return builders[name](settings, store if model is None else _Pinned(model))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -108,15 +123,21 @@ class Engines:
 STAGES = ("wake", "vad", "asr", "llm", "tts")
 
 
-def load_engines(settings: Settings, store: ModelStore, parts: tuple[str, ...] = STAGES) -> Engines:
+def load_engines(
+    settings: Settings,
+    store: ModelStore,
+    parts: tuple[str, ...] = STAGES,
+    models: Mapping[str, InstalledModel] | None = None,
+) -> Engines:
     """Build the engines named in the settings and load their models (the slow part of start-up).
 
     Every model is resolved (and checked) before anything is loaded, so a missing model is
-    reported at once rather than after the others took their time to load.
+    reported at once rather than after the others took their time to load. `models` gives a
+    stage another model than the store's (see build_engine).
     """
     engines = Engines()
     for stage in parts:
-        setattr(engines, stage, build_engine(settings, store, stage))
+        setattr(engines, stage, build_engine(settings, store, stage, (models or {}).get(stage)))
     started = time.monotonic()
     for name in STAGES:
         engine = getattr(engines, name)

@@ -121,6 +121,33 @@ class ServiceSettings:
             raise ValueError("service.max_turn_s must be positive")
 
 
+class OtaSettings:
+    """Over-the-air model updates (speaker/ota/): who is trusted, where slots live, how careful to be."""
+
+    enabled: bool = True
+    dir: Path | None = None  # None: "ota" beside the model store's directory
+    device_id: str | None = None  # None: this machine's host name
+    topic_prefix: str = "speaker/ota"
+    trusted_keys: tuple[str, ...] = ()  # base64 ed25519 public keys (`speaker ota keygen` prints one)
+    min_free_mb: int = 64  # disk left free after an update's files; less is refused before downloading
+    health_timeout_s: float = 120.0  # a health check that takes longer is stopped: the update fails
+    trial_turns: int = 3  # turns the new model must answer before the previous one is let go
+    trial_boots: int = 2  # starts that may end without a finished trial before rolling back
+    download_timeout_s: float = 30.0  # per network read; cut connections are resumed
+
+    def __post_init__(self) -> None:
+        from speaker.ota.signing import parse_public_key  # light: the cryptography primitives only
+
+        for key in self.trusted_keys:
+            parse_public_key(key)
+        if self.min_free_mb < 0 or self.health_timeout_s <= 0 or self.download_timeout_s <= 0:
+            raise ValueError("ota.min_free_mb must be >= 0, the timeouts positive")
+        if self.trial_turns < 0 or self.trial_boots < 1:
+            raise ValueError("ota.trial_turns must be >= 0 and ota.trial_boots >= 1")
+        if not self.topic_prefix.strip("/") or any(c in self.topic_prefix for c in "+#"):
+            raise ValueError("ota.topic_prefix must be a topic without wildcards")
+
+
 @dataclass(frozen=True)
 class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
@@ -131,6 +158,7 @@ class Settings:
     tts: TtsSettings = field(default_factory=TtsSettings)
     models: ModelsSettings = field(default_factory=ModelsSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    ota: OtaSettings = field(default_factory=OtaSettings)
 
     @property
     def models_dir(self) -> Path:

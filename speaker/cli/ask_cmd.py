@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from speaker.errors import AudioError, SpeakerError
-from speaker.settings import load_settings
+from speaker.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from speaker.audio.sinks import AudioSink
@@ -54,6 +54,14 @@ def _sink(args: argparse.Namespace, device: str | int | None) -> AudioSink:
     return sink
 
 
+def _ota_models(settings: Settings) -> dict[str, Any]:
+    """The models over-the-air updates made active (the same ones `speaker run` answers with)."""
+    from speaker.models import ModelStore
+    from speaker.ota.slots import installed_models
+
+    return installed_models(settings, ModelStore.from_settings(settings))
+
+
 def run(args: argparse.Namespace) -> int:
     from speaker.app import build_speaker
     from speaker.audio.sinks import WavFileSink
@@ -69,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     sink = _sink(args, device)
     if isinstance(sink, WavFileSink):
         sink.open()
-    speaker = build_speaker(settings, sink, listen=False, events_path=args.events)
+    speaker = build_speaker(
+        settings, sink, listen=False, events_path=args.events, models=_ota_models(settings)
+    )
     events = EventLog()
     speaker.bus.subscribe(events)
     try:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the engines are imported when a command runs, so `--help` s
     from speaker.audio.sinks import AudioSink
     from speaker.audio.sources import AudioSource
     from speaker.events import EventBus
+    from speaker.ota.runtime import OtaRuntime
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,28 @@ def make_sink(args: argparse.Namespace, settings: Settings, paced: bool) -> Audi
     return SpeakerSink(device, wait_for_device=wait)
 
 
+def start_ota(settings: Settings, bus: EventBus) -> OtaRuntime | None:
+    """Over-the-air updates in this process, unless off or managed by another speaker process."""
+    from speaker.models import ModelStore
+    from speaker.ota.errors import OtaError
+    from speaker.ota.runtime import OtaRuntime
+
+    if not settings.ota.enabled:
+        return None
+    ota = OtaRuntime(settings, ModelStore.from_settings(settings), bus)
+    try:
+        ota.open()
+    except OtaError as exc:
+        log.warning("over-the-air updates are off in this process: %s", exc.message)
+        return None
+    return ota
+
+
 def run(args: argparse.Namespace) -> int:
     from speaker.app import build_speaker
     from speaker.events import EventBus
+    from speaker.models import ModelStore
+    from speaker.ota.slots import installed_models
     from speaker.pipeline.loop import run_on
     from speaker.service import SystemdNotifier
     from speaker.service import attach as attach_service
@@ -117,8 +137,20 @@ def run(args: argparse.Namespace) -> int:
     realtime = source.realtime
     sink = make_sink(args, settings, paced=realtime)
     sink.open()
-    speaker = build_speaker(settings, sink, listen=True, events_path=args.events, bus=bus)
+    ota = start_ota(settings, bus)
+    try:
+        models = (
+            ota.active_models() if ota else installed_models(settings, ModelStore.from_settings(settings))
+        )
+        speaker = build_speaker(settings, sink, listen=True, events_path=args.events, bus=bus, models=models)
+    except BaseException:
+        if ota is not None:
+            ota.close()
+        raise
     assert speaker.loop is not None
+    if ota is not None:
+        ota.attach(speaker.loop)
+        speaker.closers.append(ota.close)
     detach = attach_service(speaker.loop, bus, notifier, settings.service, wake_phrase=settings.wake.phrase)
     previous = signal.signal(signal.SIGTERM, lambda *_: speaker.loop.stop())  # type: ignore[union-attr]
     try:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from speaker.audio.chunk import AudioChunk, frames
 from speaker.audio.sources import AudioSource
@@ -86,6 +87,25 @@ class VoiceLoop:
         if self.state is not State.RESPONDING or (thread is not None and not thread.is_alive()):
             return 0.0  # a finished turn is noticed on the next frame, which may be a while away
         return time.monotonic() - self._turn_started_at
+
+    def idle(self) -> bool:
+        """Waiting for the wake word with no turn running: the moment engines may be replaced."""
+        turn = self._turn_thread
+        return self.state is State.WAITING_FOR_WAKE and (turn is None or not turn.is_alive())
+
+    def replace_engine(self, stage: str, engine: Any) -> Any:
+        """Put another engine in a stage's place (only when idle(): see pipeline/swap.py); returns the old."""
+        if stage == "wake":
+            old, self.wake = self.wake, engine
+            self.wake.reset()
+        elif stage == "asr":
+            old, self.listener.asr = self.listener.asr, engine
+        elif stage in ("llm", "tts"):
+            old = getattr(self.responder, stage)
+            setattr(self.responder, stage, engine)
+        else:
+            raise ValueError(f"no engine stage {stage!r} can be replaced")
+        return old
 
     def run(self, source: AudioSource) -> int:
         """Run until the source ends or stop() is called; returns the number of turns."""
