@@ -121,6 +121,7 @@ class ServiceSettings:
             raise ValueError("service.max_turn_s must be positive")
 
 
+@dataclass(frozen=True)
 class OtaSettings:
     """Over-the-air model updates (speaker/ota/): who is trusted, where slots live, how careful to be."""
 
