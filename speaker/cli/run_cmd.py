@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from speaker.settings import Settings, load_settings
+from speaker.settings import Settings, load_settings, with_mqtt_url
 
 if TYPE_CHECKING:  # the engines are imported when a command runs, so `--help` stays instant
     from speaker.audio.sinks import AudioSink
@@ -28,6 +28,7 @@ examples:
   speaker run --input-device respeaker --output-device 0
   speaker run --input question.wav --output reply.wav --events events.jsonl
   speaker run --input question.wav --output reply.wav --realtime
+  speaker run --mqtt mqtt://speaker:secret@192.168.1.10:1883   # home devices, Home Assistant
 """
 
 
@@ -48,7 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write every event as one JSON line")
     p.add_argument("--input-device", metavar="NAME|INDEX", help="capture device (see `speaker devices`)")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="playback device (see `speaker devices`)")
+    add_mqtt_argument(p)
     p.set_defaults(func=run)
+
+
+def add_mqtt_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="MQTT broker for home devices and Home Assistant: mqtt://user:pass@host:port or "
+        "mqtts://... (also: $SPEAKER_MQTT_URL, mqtt.url in the config)",
+    )
 
 
 def make_source(args: argparse.Namespace, settings: Settings) -> AudioSource:
@@ -86,13 +97,15 @@ def run(args: argparse.Namespace) -> int:
     from speaker.app import build_speaker
     from speaker.pipeline.loop import run_on
 
-    settings = load_settings(args.config)
+    settings = with_mqtt_url(load_settings(args.config), args.mqtt)
     source = make_source(args, settings)
     realtime = source.realtime
     sink = make_sink(args, settings, paced=realtime)
     sink.open()
     speaker = build_speaker(settings, sink, listen=True, events_path=args.events)
     assert speaker.loop is not None
+    if not realtime:  # a recording is answered against the home as it is, not before the broker is there
+        speaker.services.wait_ready()
     previous = signal.signal(signal.SIGTERM, lambda *_: speaker.loop.stop())  # type: ignore[union-attr]
     try:
         log.info("say %r to wake me (%s)", settings.wake.phrase, source.description)
