@@ -55,6 +55,11 @@ def _english(registry: Any) -> Iterable[str]:
         names = [n for n in device.names() if n.isascii()]
         for n in names:
             yield from _device_en(device, n)
+    for kind in sorted({d.kind for d in devices if d.can("on")}):
+        plural = KIND_PLURAL_EN.get(kind)
+        if plural:  # "turn off the lights" must not snap to one light's phrase
+            yield from (f"turn {s} the {plural}" for s in ("on", "off"))
+            yield from (f"turn {s} all the {plural}" for s in ("on", "off"))
     for room, aliases in rooms.items():
         in_room = [d for d in devices if d.room == room]
         for r in [room, *(a for a in aliases if a.isascii())]:

@@ -133,18 +133,6 @@ class VoskRecognizer:
             )  # fmt: skip
         return sorted(set(usable))
 
-
-def segment(text: str, known: Callable[[str], bool], longest: int = 8) -> list[str] | None:
-    """`text` split into known words, longest match first ("客厅的灯" -> 客厅 的 灯); None if impossible."""
-    if not text:
-        return []
-    for size in range(min(longest, len(text)), 0, -1):
-        if known(text[:size]):
-            rest = segment(text[size:], known, longest)
-            if rest is not None:
-                return [text[:size], *rest]
-    return None
-
     def start(self) -> VoskStream:
         if self._open is None:
             raise StageError("asr", "the vosk recognizer is not loaded; call load() first")
@@ -209,3 +197,15 @@ class VoskStream:
 
     def abandon(self) -> None:
         self._active = False
+
+
+def segment(text: str, known: Callable[[str], bool], longest: int = 8) -> list[str] | None:
+    """`text` split into known words, longest match first ("客厅的灯" -> 客厅 的 灯); None if impossible."""
+    if not text:
+        return []
+    for size in range(min(longest, len(text)), 0, -1):
+        if known(text[:size]):
+            rest = segment(text[size:], known, longest)
+            if rest is not None:
+                return [text[:size], *rest]
+    return None

@@ -22,7 +22,7 @@ from typing import Any
 from speaker import __version__
 
 MODEL_KINDS = ("asr", "tts", "llm", "wake")
-KIND_TITLES = {"asr": "Speech recognition", "tts": "Voice", "llm": "Language model", "wake": "Wake word"}
+KIND_TITLES = {"asr": "Speech recognition", "tts": "Voice", "llm": "Language", "wake": "Wake word"}
 TEXT_SENSORS = ("last_transcript", "last_reply")
 
 
