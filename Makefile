@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-APT_PACKAGES := libportaudio2 espeak-ng sox mosquitto mosquitto-clients build-essential cmake
+APT_PACKAGES := libportaudio2 espeak-ng sox mosquitto mosquitto-clients openssl build-essential cmake
 SAMPLE := speaker/data/sample_conversation.wav
 OUT ?= out
 

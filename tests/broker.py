@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -52,8 +53,10 @@ class Broker:
     def start(self) -> Broker:
         exe = require_mosquitto()
         conf = self.directory / "mosquitto.conf"
+        # As root, mosquitto would switch to its own user, who cannot read the test's files.
+        user = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\npersistence false\nlog_dest file {self.log}\n"
+            f"{user}listener {self.port} 127.0.0.1\npersistence false\nlog_dest file {self.log}\n"
             f"log_type all\n{self.extra}",
             encoding="utf-8",
         )
@@ -85,6 +88,12 @@ class Broker:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> Broker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class Recorder:
@@ -171,3 +180,35 @@ def running_broker(directory: Path, config: str = "allow_anonymous true\n") -> I
         yield broker
     finally:
         broker.stop()
+
+
+def make_certificates(directory: Path) -> dict[str, Path]:
+    """A throwaway CA and a broker certificate for 127.0.0.1/localhost (openssl)."""
+    import pytest
+
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not installed (apt-get install openssl)")
+    d = directory
+    paths = {n: d / f"{n}" for n in ("ca.key", "ca.crt", "broker.key", "broker.csr", "broker.crt", "san.ext")}
+    paths["san.ext"].write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA",
+        "-keyout", str(paths["ca.key"]), "-out", str(paths["ca.crt"]))  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+        "-keyout", str(paths["broker.key"]), "-out", str(paths["broker.csr"]))  # fmt: skip
+    run("x509", "-req", "-in", str(paths["broker.csr"]), "-CA", str(paths["ca.crt"]),
+        "-CAkey", str(paths["ca.key"]), "-CAcreateserial", "-days", "2",
+        "-extfile", str(paths["san.ext"]), "-out", str(paths["broker.crt"]))  # fmt: skip
+    for key in ("broker.key", "ca.key"):
+        paths[key].chmod(0o644)  # mosquitto may run as another user
+    return paths
+
+
+def password_file(directory: Path, users: dict[str, str]) -> Path:
+    path = directory / "passwd"
+    path.write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
+    subprocess.run(["mosquitto_passwd", "-U", str(path)], check=True, capture_output=True)
+    return path

@@ -112,10 +112,11 @@ def friendly_name(config: dict[str, Any]) -> str:
     device = config.get("device") if isinstance(config.get("device"), dict) else {}
     device_name = device.get("name") if isinstance(device.get("name"), str) else ""
     entity = config.get("name") if isinstance(config.get("name"), str) else ""
-    if device_name and entity and entity.lower() not in device_name.lower():
-        text = f"{device_name} {entity}"
+    d, e = device_name.lower(), entity.lower()
+    if d and e and e not in d and d not in e:
+        text = f"{device_name} {entity}"  # as Home Assistant names it: "Hall" + "Ceiling light"
     else:
-        text = device_name or entity
+        text = entity if d in e else device_name or entity
     return " ".join(text.replace("_", " ").lower().split())
 
 
