@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from skills import normalize
-from skills.lang import EN_NUMBER, ZH_NUMBER, compact_zh, is_chinese, number_en, number_zh
+from skills.lang import EN_NUMBER, ZH_NUMBER, compact_zh, is_chinese, number_en, number_zh, spoken_numbers
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def parse(utterance: str) -> list[Request]:
     """Every reading of `utterance` as a device request, best first; empty when it is none."""
     if is_chinese(utterance):
         return _parse_zh(compact_zh(utterance))
-    return _parse_en(normalize(utterance).replace("-", " "))
+    return _parse_en(normalize(spoken_numbers(utterance)).replace("-", " "))
 
 
 def answer(utterance: str) -> str | None:

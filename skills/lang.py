@@ -48,6 +48,13 @@ def compact_zh(text: str) -> str:
     return re.sub(r"(?<=[^\sa-z0-9])\s+|\s+(?=[^\sa-z0-9])", "", kept).strip()
 
 
+def spoken_numbers(text: str) -> str:
+    """Typed numbers as a recognizer would write them, so punctuation removal keeps them: 19.5% ->
+    19 point 5 percent."""
+    text = re.sub(r"(\d)\.(\d)", r"\1 point \2", text)
+    return text.replace("%", " percent ").replace("°", " degrees ")
+
+
 def number_en(text: str) -> float | None:
     """ "twenty one" -> 21, "one hundred" -> 100, "21.5" -> 21.5, "twenty one point five" -> 21.5."""
     words = [w for w in re.split(r"[\s-]+", text.strip().lower()) if w and w != "and"]
@@ -58,10 +65,10 @@ def number_en(text: str) -> float | None:
     if "point" in words:
         i = words.index("point")
         whole = number_en(" ".join(words[:i])) if i else 0.0
-        digits = [_UNITS.get(w) for w in words[i + 1 :]]
-        if whole is None or not digits or any(d is None or d > 9 for d in digits):
+        digits = "".join(w if w.isdigit() else str(_UNITS.get(w, "x")) for w in words[i + 1 :])
+        if whole is None or not digits.isdigit():
             return None
-        return whole + float("0." + "".join(str(d) for d in digits))
+        return whole + float("0." + digits)
     total, current = 0, 0
     for word in words:
         if word in _UNITS:

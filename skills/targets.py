@@ -18,7 +18,17 @@ from skills.lang import compact_zh, is_chinese
 KIND_WORDS_EN = {
     "light": ("light", "lights", "lamp", "lamps", "bulb", "bulbs", "lighting"),
     "switch": ("switch", "switches", "plug", "plugs", "socket", "sockets", "outlet", "outlets", "fan"),
-    "climate": ("thermostat", "heating", "heater", "air conditioner", "air conditioning", "radiator"),
+    "climate": (
+        "thermostat",
+        "thermostats",
+        "heating",
+        "heater",
+        "heaters",
+        "air conditioner",
+        "radiator",
+        "radiators",
+        "air conditioning",
+    ),
     "cover": (
         "blinds",
         "blind",

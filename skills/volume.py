@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from skills import SkillContext, SkillReply, normalize
-from skills.lang import EN_NUMBER, ZH_NUMBER, compact_zh, is_chinese, number_en, number_zh
+from skills.lang import EN_NUMBER, ZH_NUMBER, compact_zh, is_chinese, number_en, number_zh, spoken_numbers
 
 _P = r"^(?:(?:hey|ok|okay|please|can you|could you)\s+)*"
 _UP = re.compile(rf"{_P}(?:volume up|turn (?:it|the volume|the sound) up|turn up the (?:volume|sound)|louder"
@@ -58,7 +58,7 @@ class VolumeSkill:
         if controls is None:
             return None
         zh = is_chinese(utterance)
-        request = _parse_zh(compact_zh(utterance)) if zh else _parse_en(normalize(utterance))
+        request = _parse_zh(compact_zh(utterance)) if zh else _parse_en(normalize(spoken_numbers(utterance)))
         if request is None:
             return None
         action, value = request
