@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from speaker.home.devices import value_of
+from speaker.home.devices import as_number, state_word, value_of
 from speaker.home.hass_import import DiscoveryError, import_config, parse_topic
 from speaker.home.registry import DeviceRegistry
 from speaker.home.z2m_import import import_devices
@@ -105,9 +105,13 @@ class HomeSync:
             except ValueError as exc:
                 problems.append(f"{device.name}: {exc}")
                 continue
-            if isinstance(value, dict | list):
-                problems.append(f"{device.name}: {quantity} is a {type(value).__name__}, not a value")
-            elif value is not None:
+            if value is None:
+                continue
+            if quantity == "state" and state_word(value) is None:
+                problems.append(f"{device.name}: {str(value)[:40]!r} is not a state (on/off, open/closed, ...)")
+            elif quantity != "state" and as_number(value) is None:
+                problems.append(f"{device.name}: {quantity} {str(value)[:40]!r} is not a number")
+            else:
                 self.registry.set_state(device_id, quantity, value)
         if problems:
             raise PayloadError("; ".join(problems))
