@@ -58,6 +58,13 @@ class Announcer:
     def announce(self, text: str) -> None:
         self._queue.put(text)
 
+    def drain(self, timeout: float) -> bool:
+        """Wait until every announcement queued so far has been played (or cancelled)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self._queue.unfinished_tasks
+
     def close(self) -> None:
         self._cancel.set()
         self._queue.put(None)
@@ -83,6 +90,8 @@ class Announcer:
                 self._play(text)
             except Exception:  # a failed announcement must not stop the next one
                 log.exception("announcement %r failed", text)
+            finally:
+                self._queue.task_done()
 
     def _play(self, text: str) -> None:
         voice = list(self.tts.synthesize(text))

@@ -108,7 +108,9 @@ class HomeSync:
             if value is None:
                 continue
             if quantity == "state" and state_word(value) is None:
-                problems.append(f"{device.name}: {str(value)[:40]!r} is not a state (on/off, open/closed, ...)")
+                problems.append(
+                    f"{device.name}: {str(value)[:40]!r} is not a state (on/off, open/closed, ...)"
+                )
             elif quantity != "state" and as_number(value) is None:
                 problems.append(f"{device.name}: {quantity} {str(value)[:40]!r} is not a number")
             else:
