@@ -182,9 +182,8 @@ def main() -> int:
     print()
     print("latency (spoken command -> device message on the broker, real time)")
     p95 = percentile(endpoint, 95)
-    print(
-        f"  endpoint decision -> published   p50 {1000 * p50:6.0f} ms   p95 {1000 * p95:6.0f} ms   (n={len(endpoint)})"
-    )
+    n = len(endpoint)
+    print(f"  endpoint decision -> published   p50 {1000 * p50:6.0f} ms   p95 {1000 * p95:6.0f} ms   (n={n})")
     s50, s95 = percentile(speech_end, 50), percentile(speech_end, 95)
     print(f"  end of speech -> published       p50 {1000 * s50:6.0f} ms   p95 {1000 * s95:6.0f} ms   "
           "(includes the trailing silence the endpoint waits for)")  # fmt: skip
