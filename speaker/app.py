@@ -56,7 +56,7 @@ def build_speaker(
         writer = JsonlEventWriter(events_path).open()
         bus.subscribe(writer)
         closers.append(writer.close)
-    services = Services.from_settings(settings, bus)
+    services = Services.from_settings(settings, bus, device=listen)
     services.start()  # MQTT connects in the background while the models load
     closers.append(services.close)
     try:

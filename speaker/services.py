@@ -58,15 +58,17 @@ class Services:
         self.timers = TimerService(self._ring)
 
     @classmethod
-    def from_settings(cls, settings: Settings, bus: EventBus) -> Services:
+    def from_settings(cls, settings: Settings, bus: EventBus, *, device: bool = True) -> Services:
+        """`device`: this process is the speaker (announced to Home Assistant, commanded from it);
+        False for one-shot commands (`speaker ask`), which only send device commands and turns."""
         controls = Controls(settings.controls, bus=bus, state_file=default_state_file(settings.controls))
         services = cls(settings, bus, controls, DeviceRegistry(_read_home(settings)))
         services.connection = resolve(settings.mqtt)
         if services.connection is not None:
-            services._build_mqtt(services.connection)
+            services._build_mqtt(services.connection, device)
         return services
 
-    def _build_mqtt(self, connection: Connection) -> None:
+    def _build_mqtt(self, connection: Connection, device: bool) -> None:
         from speaker.home.sync import HomeSync
         from speaker.mqtt.client import MqttService
         from speaker.mqtt.homeassistant import HomeAssistantBridge, known_modes
@@ -80,7 +82,14 @@ class Services:
             keepalive=m.keepalive_s,
             reconnect=(m.reconnect_min_s, m.reconnect_max_s),
             max_payload_bytes=m.max_payload_kb * 1024,
+            availability=device,
         )
+        self.sync = HomeSync(
+            self.registry, self.mqtt, self.settings.home, discovery_prefix=m.discovery_prefix
+        )
+        self._turns = TurnPublisher(self.mqtt, m.turns_topic or self.mqtt.topic("turn"))
+        if not device:
+            return
         self.bridge = HomeAssistantBridge(
             self.mqtt,
             self.controls,
@@ -93,10 +102,6 @@ class Services:
             publish_turns=m.publish_turns,
             turns_topic=m.turns_topic,
         )
-        self.sync = HomeSync(
-            self.registry, self.mqtt, self.settings.home, discovery_prefix=m.discovery_prefix
-        )
-        self._turns = TurnPublisher(self.mqtt, m.turns_topic or self.mqtt.topic("turn"))
 
     def start(self) -> None:
         self.controls.load()
@@ -105,7 +110,8 @@ class Services:
         if self.mqtt is None:
             log.info("MQTT is off (no broker given: --mqtt URL, $SPEAKER_MQTT_URL or mqtt.host)")
             return
-        self.bridge.start()
+        if self.bridge is not None:
+            self.bridge.start()
         self.sync.start()
         if self.settings.mqtt.publish_turns:
             self._closers.append(self.bus.subscribe(self._turns))

@@ -273,3 +273,23 @@ def test_the_example_broker_config_keeps_strangers_from_driving_the_speaker(tmp_
             assert wait_until(lambda: services.controls.volume == 7)  # Home Assistant may
         finally:
             services.close()
+
+
+def test_a_one_shot_ask_beside_the_running_speaker_leaves_it_online(broker: Broker, tmp_path: Path) -> None:
+    running, log = start_services(tmp_path, broker.url, "shared")
+    recorder = Recorder(broker.port, ("speaker/shared/availability", "home/#"))
+    try:
+        recorder.wait_for("speaker/shared/availability", b"online")
+        settings = load_settings(tmp_path / "shared.yaml")
+        once = Services.from_settings(settings, EventBus(), device=False)  # what `speaker ask` builds
+        once.start()
+        assert once.wait_ready(10) and once.bridge is None
+        assert once.skill_context("en").publish("home/kitchen/light/set", "OFF", False, 0)  # type: ignore[misc]
+        once.close()
+        recorder.wait_for("home/kitchen/light/set", b"OFF")
+        time.sleep(0.5)
+        assert recorder.on("speaker/shared/availability")[-1] == b"online"  # no "offline" from ask
+        assert running.mqtt.connected and not log.named("mqtt_disconnected")  # not pushed off
+    finally:
+        recorder.close()
+        running.close()

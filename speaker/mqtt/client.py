@@ -9,6 +9,7 @@ callbacks run; so a slow handler delays other messages, never the network or the
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import socket
 import ssl
@@ -54,8 +55,12 @@ class MqttService:
         keepalive: int = 30,
         reconnect: tuple[float, float] = (1.0, 60.0),
         max_payload_bytes: int = 64 * 1024,
+        availability: bool = True,
     ) -> None:
+        """`availability` False: a one-shot client (`speaker ask`) beside the running speaker: it
+        says nothing about the speaker being online or offline and connects under its own id."""
         self.connection = connection
+        self.availability = availability
         self.bus = bus or EventBus()
         self.root = f"{base_topic}/{connection.device_id}"
         self.availability_topic = f"{self.root}/availability"
@@ -74,6 +79,7 @@ class MqttService:
         self._fails = 0
         self._dropped = 0
         self._last_activity = time.monotonic()  # last message or connection
+        self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE message id -> topics
 
     # --- the API other services use ---------------------------------------------------------
 
@@ -151,9 +157,11 @@ class MqttService:
         import paho.mqtt.client as paho
 
         conn = self.connection
+        # the same client id would push the running speaker off the broker
+        client_id = conn.client_id if self.availability else f"{conn.client_id}-{os.getpid()}"
         client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
-            client_id=conn.client_id,
+            client_id=client_id,
             protocol=paho.MQTTv311,
             clean_session=True,
         )
@@ -161,24 +169,27 @@ class MqttService:
             client.username_pw_set(conn.username, conn.password)
         if conn.tls:
             self._set_tls(client)
-        client.will_set(self.availability_topic, "offline", qos=1, retain=True)
+        if self.availability:
+            client.will_set(self.availability_topic, "offline", qos=1, retain=True)
         client.reconnect_delay_set(int(max(1, self.reconnect[0])), int(max(1, self.reconnect[1])))
         client.on_connect = self._on_connect_cb
         client.on_connect_fail = self._on_connect_fail_cb
         client.on_disconnect = self._on_disconnect_cb
         client.on_message = self._on_message_cb
+        client.on_subscribe = self._on_subscribe_cb
         self._client = client
         self._worker = threading.Thread(target=self._run_worker, name="mqtt-work", daemon=True)
         self._worker.start()
         client.connect_async(conn.host, conn.port, keepalive=self.keepalive)
         client.loop_start()
-        log.info("MQTT: connecting to %s as %s", conn.describe(), conn.client_id)
+        log.info("MQTT: connecting to %s as %s", conn.describe(), client_id)
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Say "offline" (retained), flush what is queued, disconnect, stop the threads."""
+        """Say "offline" (retained), disconnect, stop the threads. paho's thread writes every packet
+        already queued before it ends, so a command published just before is not lost."""
         client, self._stopping = self._client, True
         if client is not None:
-            if self._connected.is_set():
+            if self._connected.is_set() and self.availability:
                 info = client.publish(self.availability_topic, "offline", qos=1, retain=True)
                 deadline = time.monotonic() + timeout
                 while not info.is_published() and time.monotonic() < deadline and self._connected.is_set():
@@ -217,14 +228,30 @@ class MqttService:
         self._fails = 0
         with self._lock:
             topics = sorted({(s.topic, s.qos) for s in self._subscriptions})
-            callbacks = list(self._on_connect)
-        if topics:
-            client.subscribe(list(topics))
-        client.publish(self.availability_topic, "online", qos=1, retain=True)
+        if self.availability:
+            client.publish(self.availability_topic, "online", qos=1, retain=True)
         self._last_activity = time.monotonic()
+        if topics:  # ready once the broker has them: retained messages are then on their way
+            _, mid = client.subscribe(list(topics))
+            self._subscribing[mid] = topics  # the SUBACK comes on this same thread, after this returns
+        else:
+            self._ready(0)
+
+    def _on_subscribe_cb(self, client: Any, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
+        topics = self._subscribing.pop(mid, None)
+        if topics is None:
+            return
+        refused = [t for (t, _), r in zip(topics, reasons, strict=False) if getattr(r, "is_failure", False)]
+        if refused:
+            log.warning("MQTT: the broker refused subscriptions (check its ACL): %s", ", ".join(refused))
+        self._ready(len(topics))
+
+    def _ready(self, subscriptions: int) -> None:
+        with self._lock:
+            callbacks = list(self._on_connect)
         self._connected.set()
         broker = self.connection.describe()
-        log.info("MQTT: connected to %s (%d subscriptions)", broker, len(topics))
+        log.info("MQTT: connected to %s (%d subscriptions)", broker, subscriptions)
         self.call_soon(lambda: self.bus.emit(MqttConnected(broker=broker)))
         for callback in callbacks:
             self.call_soon(callback)
