@@ -100,3 +100,25 @@ def test_settings_reject_wildcards_and_bad_ranges() -> None:
         MqttSettings(port=70000)
     with pytest.raises(ValueError, match="reconnect_min_s"):
         replace(MqttSettings(), reconnect_min_s=10.0, reconnect_max_s=1.0)
+
+
+def test_the_cli_reports_a_bad_broker_url_before_loading_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    from speaker.cli import main
+
+    assert main(["run", "--mqtt", "http://user:secret@broker", "--input", "missing.wav"]) == 2
+    err = capsys.readouterr().err
+    assert "bad MQTT URL" in err and "secret" not in err and "Traceback" not in err
+    assert main(["ask", "hello", "--mqtt", "mqtt://broker:99999"]) == 2
+    assert "Port out of range" in capsys.readouterr().err
+
+
+def test_a_broken_devices_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from speaker.cli import main
+
+    devices = tmp_path / "devices.yaml"
+    devices.write_text("devices:\n  - {name: lamp, type: light}\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"home:\n  devices_file: {devices}\n")
+    assert main(["--config", str(config), "home"]) == 2
+    err = capsys.readouterr().err
+    assert "a light needs command_topic" in err and str(devices) in err and "Traceback" not in err

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from speaker.cli.run_cmd import add_mqtt_argument
+from speaker.cli.run_cmd import add_mqtt_argument, resolve_broker
 from speaker.errors import AudioError, SpeakerError
 from speaker.settings import load_settings, with_mqtt_url
 
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from speaker.events import EventLog
 
     settings = with_mqtt_url(load_settings(args.config), args.mqtt)
+    resolve_broker(settings)
     text = args.text.strip()
     if not text:
         raise SpeakerError(

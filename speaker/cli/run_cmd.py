@@ -62,6 +62,12 @@ def add_mqtt_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def resolve_broker(settings: Settings) -> None:
+    from speaker.mqtt.connection import resolve
+
+    resolve(settings.mqtt)
+
+
 def make_source(args: argparse.Namespace, settings: Settings) -> AudioSource:
     from speaker.audio.devices import find_device
     from speaker.audio.sources import MicrophoneSource, WavFileSource
@@ -98,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from speaker.pipeline.loop import run_on
 
     settings = with_mqtt_url(load_settings(args.config), args.mqtt)
+    resolve_broker(settings)  # a bad broker URL is reported before anything is opened or loaded
     source = make_source(args, settings)
     realtime = source.realtime
     sink = make_sink(args, settings, paced=realtime)
