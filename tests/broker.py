@@ -109,14 +109,17 @@ class Recorder:
         self.topics = topics
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: self.connected.set()
+        self.connected = threading.Event()  # set once the subscriptions are acknowledged
         self.client.connect_async("127.0.0.1", port)
         self.client.loop_start()
-        self.connected = threading.Event()
+        if not self.connected.wait(15):
+            self.close()
+            raise AssertionError(f"the test's MQTT recorder could not subscribe on port {port} within 15 s")
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         if not reason.is_failure:
             client.subscribe([(t, 1) for t in self.topics])
-            self.connected.set()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         with self._cond:

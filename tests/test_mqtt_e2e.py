@@ -111,11 +111,11 @@ def test_broker_restart_mid_run_reconnects_and_keeps_answering_by_voice(
     write_wav(
         wav,
         concat(
-            say("Hey computer, turn on the kitchen light.", lead=1.0, trail=4.0),
-            say("Hey computer, what time is it?", lead=1.0, trail=4.0),  # the broker is down by now
-            say("Hey computer, turn off the kitchen light.", lead=0.5, trail=5.0),  # still down
-            *[silence] * 6,  # the broker comes back; the speaker reconnects
-            say("Hey computer, turn off the kitchen light.", lead=0.5, trail=4.0),
+            say("Hey computer, turn on the kitchen light.", lead=1.0, trail=3.5),
+            say("Hey computer, what time is it?", lead=0.5, trail=3.5),  # the broker is down by now
+            say("Hey computer, turn off the kitchen light.", lead=0.5, trail=3.5),  # still down
+            *[silence] * 10,  # the broker comes back; the speaker reconnects and announces itself
+            say("Hey computer, turn off the kitchen light.", lead=0.5, trail=3.5),
         ),
     )
     log = tmp_path / "events.jsonl"
@@ -130,27 +130,36 @@ def test_broker_restart_mid_run_reconnects_and_keeps_answering_by_voice(
          "--mqtt", broker.url, "--output", str(tmp_path / "replies.wav"), "--events", str(log)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
+
+    def replies() -> list[str]:
+        return [e["reply"] for e in events(log) if e["event"] == "turn_done"]
+
+    def wait_for_reply(check: object, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(check(r) for r in replies()):  # type: ignore[operator]
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise AssertionError(
+                    f"no reply {what}; replies: {replies()}\n{proc.communicate()[1][-3000:]}"
+                )
+            time.sleep(0.1)
+
+    offline = "Sorry, I can't reach your smart home right now."
     try:
         recorder.wait_for("home/kitchen/light/set", b"ON", timeout=90)
         broker.stop()
         stopped_at = time.monotonic()
-
-        def turns() -> list[dict]:
-            return [e for e in events(log) if e["event"] == "turn_done"]
-
-        deadline = time.monotonic() + 40
-        while len(turns()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        answered = turns()
-        assert len(answered) == 3, answered
-        assert answered[1]["reply"].startswith("It's")  # answered by voice while the broker was down
-        assert answered[2]["reply"] == "Sorry, I can't reach your smart home right now."
+        wait_for_reply(lambda r: r.startswith("It's"), "to the time question while the broker is down")
+        wait_for_reply(lambda r: r == offline, "saying the smart home is out of reach")
         assert any(e["event"] == "mqtt_disconnected" for e in events(log))
         mark = recorder.mark()
-        broker.start()  # same port
-        assert recorder.wait_for("speaker/restart/availability", b"online", timeout=20, after=mark)
-        # the restarted broker kept nothing (no persistence): this config was announced again
-        assert recorder.wait_for("homeassistant/number/restart/volume/config", timeout=10, after=mark)
+        broker.start()  # same port, nothing retained
+        try:
+            recorder.wait_for("speaker/restart/availability", b"online", timeout=20, after=mark)
+            recorder.wait_for("homeassistant/number/restart/volume/config", timeout=10, after=mark)  # again
+        except AssertionError as exc:
+            proc.kill()
+            raise AssertionError(f"{exc}\nexit {proc.poll()}\n{proc.communicate()[1][-4000:]}") from None
         # Bad messages while it runs: logged and ignored, the speaker carries on.
         junk = [b"{not json", b"x" * (1024 * 1024), b'{"state": {"deep": [1]}}', b"\xff\xfe"]
         topics = ["speaker/restart/volume/set", "speaker/restart/mute/set", "speaker/restart/mode/set",
@@ -166,9 +175,7 @@ def test_broker_restart_mid_run_reconnects_and_keeps_answering_by_voice(
     assert proc.returncode == 0, err[-3000:]
     assert "Traceback" not in err
     assert commands(recorder) == [("home/kitchen/light/set", b"ON"), ("home/kitchen/light/set", b"OFF")]
-    final = [e for e in events(log) if e["event"] == "turn_done"]
-    assert len(final) == 4 and final[3]["reply"] == "Turning off the kitchen light."
-    connected = [e for e in events(log) if e["event"] == "mqtt_connected"]
-    assert len(connected) == 2, "expected one connection at start and one after the restart"
+    assert replies()[-1] == "Turning off the kitchen light."  # after the reconnection
+    assert len([e for e in events(log) if e["event"] == "mqtt_connected"]) == 2  # at start, after restart
     assert "lost the connection" in err and "ignored a 1048576-byte message" in err
     assert time.monotonic() - stopped_at > 5  # the broker really was away for a while
