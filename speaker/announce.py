@@ -48,6 +48,7 @@ class Announcer:
         self._idle = threading.Event()
         self._idle.set()
         self._cancel = threading.Event()
+        self._playing = False
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -75,12 +76,17 @@ class Announcer:
         if event.name in _BUSY:
             self._busy_since = time.monotonic()
             self._idle.clear()
-            self._cancel.set()  # waking the speaker silences a ringing timer
+            self._silence()  # waking the speaker silences a ringing timer
         elif event.name in _IDLE or (event.name == "transcript" and not getattr(event, "text", "x")):
             self._busy_since = None
             self._idle.set()
         if event.name == "intent" and getattr(event, "intent", "") == "stop":
-            self._cancel.set()
+            self._silence()
+
+    def _silence(self) -> None:
+        self._cancel.set()
+        if self._playing:
+            self.sink.stop()  # what is already queued for the speaker is dropped too
 
     def _run(self) -> None:
         while (text := self._queue.get()) is not None:
@@ -95,6 +101,13 @@ class Announcer:
 
     def _play(self, text: str) -> None:
         voice = list(self.tts.synthesize(text))
+        self._playing = True
+        try:
+            self._rounds(voice)
+        finally:
+            self._playing = False
+
+    def _rounds(self, voice: list[AudioChunk]) -> None:
         for i in range(self.repeats):
             if i and self._cancel.wait(self.pause_s):
                 break

