@@ -121,6 +121,11 @@ def spell_en(n: int) -> str:
     return f"{ONES_WORDS[hundreds]} hundred" + (f" {spell_en(rest)}" if rest else "")
 
 
+def spell_digits_en(text: str) -> str:
+    """ "plug 2" -> "plug two": device names as a recognizer would write them."""
+    return re.sub(r"\b\d{1,3}\b", lambda m: spell_en(int(m.group())), text)
+
+
 def spell_zh(n: int) -> str:
     """21 -> "二十一" (0..999)."""
     digits = "零一二三四五六七八九"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from skills.lang import is_chinese, spell_en, spell_zh
+from skills.lang import is_chinese, spell_digits_en, spell_en, spell_zh
 from skills.targets import KIND_NAME_ZH, KIND_PLURAL_EN
 
 PERCENTS = range(10, 101, 10)
@@ -52,7 +52,7 @@ def _english(registry: Any) -> Iterable[str]:
     devices = registry.devices() if registry is not None else []
     rooms = registry.rooms() if registry is not None else {}
     for device in devices:
-        names = [n for n in device.names() if n.isascii()]
+        names = [spell_digits_en(n) for n in device.names() if n.isascii()]
         for n in names:
             yield from _device_en(device, n)
     for kind in sorted({d.kind for d in devices if d.can("on")}):

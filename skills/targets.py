@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from skills.lang import compact_zh, is_chinese
+from skills.lang import compact_zh, is_chinese, spell_digits_en
 
 KIND_WORDS_EN = {
     "light": ("light", "lights", "lamp", "lamps", "bulb", "bulbs", "lighting"),
@@ -161,7 +161,7 @@ class Namer:
 
 def _clean_en(phrase: str) -> str:
     text = " ".join("".join(c if c.isalnum() or c in " '" else " " for c in phrase.lower()).split())
-    text = re.sub(r"\s+please$", "", text)
+    text = re.sub(r"\s+please$", "", spell_digits_en(text))
     return _DETERMINERS.sub("", text).strip()
 
 

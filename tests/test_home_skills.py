@@ -240,3 +240,47 @@ def test_numbers_and_durations_as_recognizers_write_them() -> None:
     assert [number_zh(t) for t in ("二十一", "一百", "两", "二十一点五", "十五")] == [21, 100, 2, 21.5, 15]
     assert duration_en("an hour and a half") == 5400 and duration_en("set a five minute timer") == 300
     assert duration_zh("一个半小时") == 5400 and duration_zh("一小时二十分钟") == 4800
+
+
+def test_the_recognizer_follows_devices_imported_while_running(tmp_path: Path) -> None:
+    from speaker.home.devices import Command, Device
+    from speaker.services import Services
+    from speaker.settings import load_settings
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"controls:\n  state_file: {tmp_path / 'c.json'}\n")
+
+    class Recognizer:  # records what the real recognizers are given (see test_grammar_bias.py)
+        language = "en"
+        grammar: tuple[str, ...] = ()
+        updated = threading.Event()
+
+        def update_grammar(self, phrases: tuple[str, ...]) -> None:
+            self.grammar = phrases
+            self.updated.set()
+
+    services = Services.from_settings(load_settings(config), EventBus())
+    asr = Recognizer()
+    services.attach(tts=None, sink=None, asr=asr)
+    try:
+        for i in range(5):  # a burst of imports: one rebuild once they stop
+            on_off = {"on": Command(f"z/desk{i}/set", "ON"), "off": Command(f"z/desk{i}/set", "OFF")}
+            services.registry.put_imported(
+                Device(f"d{i}", f"desk lamp {i}", "light", commands=on_off, source="z2m")
+            )
+        assert asr.updated.wait(5)
+        assert {"turn on the desk lamp zero", "turn off the desk lamp four"} <= set(asr.grammar)  # as spoken
+    finally:
+        services.close()
+
+
+def test_dialog_modes_for_home_assistant_come_from_modes_yaml_when_there_is_one(tmp_path: Path) -> None:
+    from speaker.mqtt.homeassistant import PRODUCT_MODES, known_modes
+
+    assert known_modes(tmp_path) == PRODUCT_MODES  # no modes.yaml yet: the product's four
+    (tmp_path / "modes.yaml").write_text("modes:\n  knowledge: {}\n  bedtime: {}\n")
+    assert known_modes(tmp_path) == ("knowledge", "bedtime")
+    (tmp_path / "modes.yaml").write_text("modes:\n  - {id: poetry}\n  - {id: cooking}\n")
+    assert known_modes(tmp_path) == ("poetry", "cooking")
+    (tmp_path / "modes.yaml").write_text("modes: [unclosed\n")
+    assert known_modes(tmp_path) == PRODUCT_MODES  # unreadable: said in the log, defaults offered
