@@ -214,7 +214,8 @@ def test_bad_payloads_on_every_subscribed_topic_are_logged_and_ignored(
     before = ({d.id for d in registry.devices()}, services.controls.volume, services.controls.muted)
     wrong_types = json.dumps({"name": 5, "command_topic": ["a"]}).encode()
     bad = [b"{not json", b'{"state": [1, 2], "brightness": {"x": 1}}', b"[]", b"123", b'"ON"',
-           b"\xff\xfe\x00", b"", b"x" * (1024 * 1024), wrong_types, b"-1e999", b"NaN"]  # fmt: skip
+           b"\xff\xfe\x00", b"", b"x" * (1024 * 1024), wrong_types, b"-1e999", b"NaN",
+           b"[" * 50000]  # fmt: skip
     topics = [t for pattern in services.mqtt.subscriptions() for t in _garbage_topic(pattern)]
     assert len(topics) >= 15, topics  # commands, HA status, discovery, Zigbee2MQTT, device states
     with caplog.at_level("WARNING"):

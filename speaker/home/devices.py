@@ -110,6 +110,8 @@ def value_of(payload: bytes, quantity: str, source: StateSource) -> Any:
     text = payload.decode("utf-8").strip()  # UnicodeDecodeError is a ValueError
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("absurdly deeply nested JSON") from exc
     except ValueError:
         data = text
     if isinstance(data, dict):

@@ -58,7 +58,7 @@ def import_config(topic: str, payload: bytes, prefix: str = "homeassistant") -> 
     component, node, obj = where
     try:
         data = json.loads(payload.decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise DiscoveryError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise DiscoveryError(f"expected a JSON object, got {type(data).__name__}")

@@ -22,7 +22,7 @@ def import_devices(payload: bytes, base: str = "zigbee2mqtt") -> list[Device]:
     """Every drivable device in a bridge/devices message; DiscoveryError for an unusable payload."""
     try:
         data = json.loads(payload.decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise DiscoveryError(f"not JSON: {exc}") from exc
     if not isinstance(data, list):
         raise DiscoveryError(f"expected a JSON list of devices, got {type(data).__name__}")
