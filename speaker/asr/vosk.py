@@ -107,9 +107,8 @@ class VoskRecognizer:
             return None, frozenset()
         garbage = garbage_word(self._model)
         choices = [*phrases, garbage] if garbage else phrases
-        return vosk.KaldiRecognizer(self._model, 16000, json.dumps(choices, ensure_ascii=False)), frozenset(
-            phrases
-        )
+        recognizer = vosk.KaldiRecognizer(self._model, 16000, json.dumps(choices, ensure_ascii=False))
+        return recognizer, frozenset(phrases)
 
     def _usable_phrases(self) -> list[str]:
         usable, left_out, missing_words = [], [], set()
