@@ -27,6 +27,8 @@ _ON_OFF = {
     ("off", "cover"): "close",
     ("on", "lock"): "unlock",
     ("off", "lock"): "lock",
+    ("open", "lock"): "unlock",  # "open the front door"
+    ("close", "lock"): "lock",
 }
 _EVERYTHING_SKIPS = {"lock", "cover", "sensor"}  # "turn off everything" never unlocks or opens
 
@@ -89,15 +91,12 @@ class DeviceSkill:
     def _act(self, request: Request, target: Target, context: SkillContext) -> SkillReply:
         if request.action == "query":
             return self._query(request, target, context)
-        if request.action in ("lock", "unlock") or (
-            request.action in ("on", "off")
-            and not target.everything
-            and any(d.kind == "lock" for d in target.devices)
-        ):
-            target = Target(tuple(d for d in target.devices if d.kind == "lock"), target.label, target.spoken)
+        action = _command(request.action, "lock")
+        locks = tuple(d for d in target.devices if d.kind == "lock")
+        if locks and action in ("lock", "unlock") and not target.everything:
+            target = Target(locks, target.label, target.spoken)  # only the locks, and asked first
             if self.confirm_locks:
                 self._pending = _Pending(request, target, self.clock() + self.confirm_timeout_s)
-                action = _command(request.action, "lock")
                 return SkillReply(
                     "confirm", Replies(request.zh).confirm(action, target.label), {"action": action}
                 )

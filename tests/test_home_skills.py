@@ -129,6 +129,8 @@ def test_locks_ask_first_and_act_on_yes_only(home: Home) -> None:
     assert home.say("no")[0] == "confirm_denied" and home.sent == []
     home.say("把前门解锁")
     assert home.say("是的")[1] == "好的，前门已解锁。" and home.sent == [("home/entrance/lock/set", "UNLOCK")]
+    assert home.say("open the front door")[0] == "confirm"  # a lock opens by unlocking, asked first
+    assert home.say("yes")[0] == "device_unlock" and home.sent == [("home/entrance/lock/set", "UNLOCK")]
     home.say("unlock the front door")
     home.now += 30  # the answer comes too late: the question is forgotten
     assert home.say("yes") == (None, "") and home.sent == []
