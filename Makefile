@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-APT_PACKAGES := libportaudio2 espeak-ng sox mosquitto mosquitto-clients build-essential cmake
+APT_PACKAGES := libportaudio2 espeak-ng sox mosquitto mosquitto-clients openssl build-essential cmake
 # the Pi install script and the service unit are checked by the tests (shellcheck, systemd-analyze)
 APT_PACKAGES += shellcheck rsync systemd
 SAMPLE := speaker/data/sample_conversation.wav

@@ -9,13 +9,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from speaker.controls import Controls
+    from speaker.home.registry import DeviceRegistry
+    from speaker.timers import TimerService
+
+Publish = Callable[[str, str, bool, int], bool]  # MQTT (topic, payload, retain, qos) -> sent
 
 
 @dataclass(frozen=True)
 class SkillContext:
+    """What skills may use. Everything past `now` is None when the speaker runs without it."""
+
     language: str = "en"
     now: Callable[[], datetime] = datetime.now
+    devices: DeviceRegistry | None = None  # the home's devices and their last known state
+    publish: Publish | None = None  # None: no broker configured
+    emit: Callable[[Any], Any] | None = None  # the event bus: skills report what they did
+    controls: Controls | None = None  # output volume, microphone mute
+    timers: TimerService | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +64,13 @@ def normalize(utterance: str) -> str:
     return " ".join(kept.split())
 
 
-def default_skills() -> SkillSet:
+def default_skills(*, confirm_locks: bool = True, confirm_timeout_s: float = 20.0) -> SkillSet:
     from skills.clock import ClockSkill
     from skills.control import StopSkill
+    from skills.devices import DeviceSkill
+    from skills.timer import TimerSkill
+    from skills.volume import VolumeSkill
 
-    return SkillSet([StopSkill(), ClockSkill()])
+    devices = DeviceSkill(confirm_locks=confirm_locks, confirm_timeout_s=confirm_timeout_s)
+    # A pending "unlock the front door?" is answered before anything else looks at "yes" or "no".
+    return SkillSet([devices.answers, StopSkill(), VolumeSkill(), TimerSkill(), devices, ClockSkill()])

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skills import SkillContext, default_skills
+from skills import default_skills
 from speaker.audio.sinks import AudioSink
 from speaker.engines import STAGES, Engines, load_engines
 from speaker.events import EventBus, JsonlEventWriter
 from speaker.models import InstalledModel, ModelStore
 from speaker.pipeline.turn import Responder
-from speaker.settings import Settings
+from speaker.services import Services
+from speaker.settings import Settings, with_asr_grammar
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class Speaker:
     sink: AudioSink
     responder: Responder
     loop: Any = None  # a VoiceLoop when built to listen
+    services: Any = None  # Services: volume/mute, timers, home devices, MQTT
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -58,26 +60,37 @@ def build_speaker(
         writer = JsonlEventWriter(events_path).open()
         bus.subscribe(writer)
         closers.append(writer.close)
-    store = ModelStore.from_settings(settings)
-    parts = STAGES if listen else ("llm", "tts")
-    engines = load_engines(settings, store, parts, models)
+    services = Services.from_settings(settings, bus, device=listen)
+    services.start()  # MQTT connects in the background while the models load
+    closers.append(services.close)
+    try:
+        store = ModelStore.from_settings(settings)
+        parts = STAGES if listen else ("llm", "tts")
+        if listen:  # the recognizer hears device names and commands better when it expects them
+            settings = with_asr_grammar(settings, services.grammar(settings.asr.language))
+        engines = load_engines(settings, store, parts, models)
+    except BaseException:
+        services.close()
+        raise
+    home = settings.home
     responder = Responder(
         tts=engines.tts,
-        sink=sink,
+        sink=services.wrap_sink(sink),
         bus=bus,
         llm=engines.llm,
         llm_settings=settings.llm,
-        skills=default_skills(),
-        skill_context=SkillContext(language=settings.asr.language),
+        skills=default_skills(confirm_locks=home.confirm_locks, confirm_timeout_s=home.confirm_timeout_s),
+        skill_context=services.skill_context(settings.asr.language, timers=listen),
     )
+    services.attach(engines.tts, responder.sink, engines.asr)
     responder.warm()
-    speaker = Speaker(settings, store, engines, bus, sink, responder, closers=closers)
+    speaker = Speaker(settings, store, engines, bus, sink, responder, closers=closers, services=services)
     if listen:
         from speaker.pipeline.listening import Listener
         from speaker.pipeline.loop import VoiceLoop
 
         speaker.loop = VoiceLoop(
-            wake=engines.wake,
+            wake=services.wrap_wake(engines.wake),
             listener=Listener(engines.vad, engines.asr, settings.vad),
             responder=responder,
             bus=bus,

@@ -36,3 +36,9 @@ class StageError(SpeakerError):
     def __init__(self, stage: str, message: str) -> None:
         super().__init__(message, code=stage)
         self.stage = stage
+
+
+class MqttError(SpeakerError):
+    """The broker connection is misconfigured (a bad URL, an unreadable certificate, ...)."""
+
+    code = "mqtt"

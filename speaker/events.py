@@ -233,3 +233,55 @@ class EventLog:
 
     def named(self, name: str) -> list[Event]:
         return [e for e in self.events if e.name == name]
+
+
+# Services beside the loop (MQTT, home devices, controls, timers) report here too.
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttConnected(Event):
+    name: ClassVar[str] = "mqtt_connected"
+    broker: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttDisconnected(Event):
+    name: ClassVar[str] = "mqtt_disconnected"
+    broker: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceCommand(Event):
+    """A skill sent a command to a home device (published, or not when the broker is away)."""
+
+    name: ClassVar[str] = "device_command"
+    device: str
+    command: str
+    topic: str
+    payload: str
+    sent: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModeRequested(Event):
+    """Someone asked for a dialog mode from outside a turn (Home Assistant's select)."""
+
+    name: ClassVar[str] = "mode_requested"
+    mode: str
+    source: str = "homeassistant"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlsChanged(Event):
+    name: ClassVar[str] = "controls_changed"
+    volume: int
+    muted: bool
+    source: str = ""  # voice | homeassistant | config
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerRang(Event):
+    name: ClassVar[str] = "timer_rang"
+    label: str
+    seconds: float

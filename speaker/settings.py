@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -150,6 +151,77 @@ class OtaSettings:
 
 
 @dataclass(frozen=True)
+class MqttSettings:
+    """The broker connection, the speaker as a Home Assistant device, and turn events.
+
+    MQTT is off until a broker is given: `url` (or --mqtt, or $SPEAKER_MQTT_URL), or `host`.
+    """
+
+    url: str | None = None  # mqtt://user:pass@host:port or mqtts://...; overrides host/port/user/tls
+    host: str | None = None
+    port: int | None = None  # None: 1883, or 8883 with TLS
+    username: str | None = None
+    password: str | None = None
+    password_file: Path | None = None  # read the password from this file (keeps it out of the config)
+    tls: bool = False
+    ca_certs: Path | None = None  # None: the system's certificate authorities
+    certfile: Path | None = None  # client certificate, for brokers that require one
+    keyfile: Path | None = None
+    tls_insecure: bool = False  # do not check the broker's host name (self-signed lab brokers only)
+    client_id: str | None = None  # None: speaker-<device_id>
+    device_id: str | None = None  # None: from the host name
+    device_name: str | None = None  # what Home Assistant shows; None: "Speaker <host name>"
+    base_topic: str = "speaker"
+    keepalive_s: int = 30
+    reconnect_min_s: float = 1.0  # backoff after a lost connection doubles from min to max
+    reconnect_max_s: float = 60.0
+    connect_wait_s: float = 5.0  # `speaker ask` and WAV input wait this long for the broker at start
+    discovery: bool = True  # announce the speaker to Home Assistant
+    discovery_prefix: str = "homeassistant"
+    publish_turns: bool = True  # transcript, mode, intent and reply of every turn (off: privacy)
+    turns_topic: str | None = None  # None: <base_topic>/<device_id>/turn
+    max_payload_kb: int = 64  # larger messages are dropped (device lists: 64x this)
+
+    def __post_init__(self) -> None:
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ValueError(f"mqtt.port {self.port} is outside 1..65535")
+        if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
+            raise ValueError("mqtt.reconnect_min_s must be positive and at most mqtt.reconnect_max_s")
+        if self.keepalive_s < 5 or self.max_payload_kb < 1 or self.connect_wait_s < 0:
+            raise ValueError("mqtt.keepalive_s must be >= 5, max_payload_kb >= 1, connect_wait_s >= 0")
+        for name in ("base_topic", "discovery_prefix"):
+            value = getattr(self, name)
+            if not value or any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
+                raise ValueError(f"mqtt.{name} {value!r} must be a plain topic without wildcards or edge '/'")
+
+
+@dataclass(frozen=True)
+class HomeSettings:
+    """Home devices: config/devices.yaml plus what the broker already announces."""
+
+    devices_file: Path | None = None  # None: devices.yaml beside speaker.yaml
+    import_homeassistant: bool = True  # devices announced with Home Assistant MQTT discovery
+    import_zigbee2mqtt: bool = True  # devices from Zigbee2MQTT's bridge/devices
+    zigbee2mqtt_topic: str = "zigbee2mqtt"
+    confirm_locks: bool = True  # lock/unlock asks "are you sure?" first
+    confirm_timeout_s: float = 20.0  # how long a yes/no answer is waited for
+
+
+@dataclass(frozen=True)
+class ControlsSettings:
+    """Output volume and microphone mute, set by voice or from Home Assistant."""
+
+    volume: int = 80  # percent, at first start; later the last volume set is remembered
+    volume_step: int = 10  # "volume up" / "volume down"
+    muted: bool = False  # microphone muted at start (no wake word is heard)
+    state_file: Path | None = None  # None: $XDG_STATE_HOME/speaker/controls.json
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.volume <= 100 or not 1 <= self.volume_step <= 50:
+            raise ValueError("controls.volume must be 0..100 and controls.volume_step 1..50")
+
+
+@dataclass(frozen=True)
 class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     wake: WakeSettings = field(default_factory=WakeSettings)
@@ -160,6 +232,9 @@ class Settings:
     models: ModelsSettings = field(default_factory=ModelsSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     ota: OtaSettings = field(default_factory=OtaSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    home: HomeSettings = field(default_factory=HomeSettings)
+    controls: ControlsSettings = field(default_factory=ControlsSettings)
 
     @property
     def models_dir(self) -> Path:
@@ -173,6 +248,19 @@ class Settings:
     @property
     def catalog_path(self) -> Path:
         return self.models.catalog or default_config_dir() / "models.yaml"
+
+
+def with_asr_grammar(settings: Settings, phrases: Sequence[str]) -> Settings:
+    """The settings with `phrases` added to the recognizer's grammar (asr.grammar's own come first)."""
+    if not phrases:
+        return settings
+    merged = tuple(dict.fromkeys((*settings.asr.grammar, *phrases)))
+    return replace(settings, asr=replace(settings.asr, grammar=merged))
+
+
+def with_mqtt_url(settings: Settings, url: str | None) -> Settings:
+    """The settings with the broker given on the command line (--mqtt URL), if any."""
+    return replace(settings, mqtt=replace(settings.mqtt, url=url)) if url else settings
 
 
 def default_config_dir() -> Path:

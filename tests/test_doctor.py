@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from broker import Mosquitto, free_port
+from broker import Broker, free_port, password_file
 from fake_mic import FakeMicrophone
 
 from speaker.cli import main
@@ -97,10 +97,16 @@ def test_invalid_config_fails_and_names_the_key(tmp_path: Path, capsys: pytest.C
 
 
 @pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"), {"speaker": "s3cret"})
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    directory = tmp_path_factory.mktemp("mosquitto")
+    passwords = password_file(directory, {"speaker": "s3cret"})
+    broker = Broker(directory, f"allow_anonymous false\npassword_file {passwords}\n").start()
     yield broker
     broker.stop()
+
+
+def broker_url(broker: Broker, user: str, password: str) -> str:
+    return f"mqtt://{user}:{password}@127.0.0.1:{broker.port}"
 
 
 def test_unreachable_broker_fails_with_what_to_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,9 +123,9 @@ def test_unreachable_broker_fails_with_what_to_check(capsys: pytest.CaptureFixtu
 
 
 def test_reachable_broker_with_good_credentials_passes(
-    mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mosquitto: Broker, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SPEAKER_MQTT_URL", mosquitto.url("speaker", "s3cret"))
+    monkeypatch.setenv("SPEAKER_MQTT_URL", broker_url(mosquitto, "speaker", "s3cret"))
     code, lines = doctor(["doctor", "--only", "broker"], capsys)
     assert code == 0, lines
     assert lines[0] == (
@@ -131,9 +137,9 @@ def test_reachable_broker_with_good_credentials_passes(
     ("user", "password", "who"), [("speaker", "wrong", "user 'speaker'"), ("", "", "anonymous")]
 )
 def test_rejected_credentials_fail_with_the_credentials_fix(
-    mosquitto: Mosquitto, user: str, password: str, who: str, capsys: pytest.CaptureFixture[str]
+    mosquitto: Broker, user: str, password: str, who: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = mosquitto.url(user, password) if user else f"mqtt://127.0.0.1:{mosquitto.port}"
+    url = broker_url(mosquitto, user, password) if user else f"mqtt://127.0.0.1:{mosquitto.port}"
     code, lines = doctor(["doctor", "--only", "broker", "--mqtt", url], capsys)
     assert code == 1
     assert lines[0].startswith(f"FAIL  broker       127.0.0.1:{mosquitto.port} refused {who}")

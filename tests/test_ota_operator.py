@@ -16,7 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from ota_fixtures.broker import Mosquitto
+from broker import Broker as TestBroker
 from ota_fixtures.device import device_settings
 
 from speaker.cli import main
@@ -32,22 +32,26 @@ from speaker.ota.topics import manifest_subscriptions, manifest_topic
 pytestmark = pytest.mark.slow
 
 
+def address(broker: TestBroker) -> str:
+    return f"127.0.0.1:{broker.port}"
+
+
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
+    server = TestBroker(tmp_path_factory.mktemp("mosquitto")).start()
     yield server
     server.stop()
 
 
-def retained(broker: Mosquitto, topic: str) -> bytes | None:
-    with OperatorClient(Broker.parse(broker.url)) as client:
+def retained(broker: TestBroker, topic: str) -> bytes | None:
+    with OperatorClient(Broker.parse(address(broker))) as client:
         return client.retained(topic)
 
 
 class Subscriber:
     """What the MQTT service does for updates: subscribe in on_connect, forward to handle_manifest."""
 
-    def __init__(self, broker: Mosquitto, topics: list[str], handle: Any) -> None:
+    def __init__(self, broker: TestBroker, topics: list[str], handle: Any) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-speaker")
         self.client.on_connect = lambda c, *_: [c.subscribe(t, qos=1) for t in topics]
         self.client.on_message = lambda _c, _u, m: handle(m.payload, m.topic)
@@ -60,7 +64,7 @@ class Subscriber:
 
 
 def test_a_voice_published_on_the_broker_is_installed_by_the_speaker(
-    broker: Mosquitto, store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    broker: TestBroker, store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = tmp_path / "ops.key"
     assert main(["ota", "keygen", "--out", str(key)]) == 0
@@ -80,7 +84,7 @@ def test_a_voice_published_on_the_broker_is_installed_by_the_speaker(
             str(www / "en_US-joe-medium.onnx.json"),
         ]
         args += ["--url", http.url(""), "--main", "en_US-joe-medium.onnx", "--summary", "Joe, again"]
-        assert main([*args, "--broker", broker.url]) == 0
+        assert main([*args, "--broker", address(broker)]) == 0
         assert "retained on speaker/ota/fleet/tts" in capsys.readouterr().out
 
         # the speaker connects afterwards: the retained manifest reaches it
@@ -108,14 +112,14 @@ def test_a_voice_published_on_the_broker_is_installed_by_the_speaker(
 
 
 def test_publish_chooses_a_serial_above_the_retained_one_and_targets_devices(
-    broker: Mosquitto, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    broker: TestBroker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = tmp_path / "ops.key"
     main(["ota", "keygen", "--out", str(key)])
     model = tmp_path / "model.gguf"
     model.write_bytes(b"a model" * 1000)
     base = ["ota", "publish", "--component", "wake", "--file", str(model), "--url", "http://10.0.0.2/m.gguf"]
-    base += ["--key", str(key), "--broker", broker.url, "--device", "kitchen"]
+    base += ["--key", str(key), "--broker", address(broker), "--device", "kitchen"]
     assert main([*base, "--version", "1.0.0", "--serial", str(10**15)]) == 0
     assert main([*base, "--version", "1.0.1", "--out", str(tmp_path / "m.json")]) == 0
     topic = manifest_topic("speaker/ota", "wake", "kitchen")

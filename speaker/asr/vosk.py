@@ -13,12 +13,13 @@ both use the same directory (see `shared_model`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 PARTIAL_EVERY = 0.3  # seconds of audio between partial results (each one walks the lattice)
 GARBAGE_WORDS = ("[unk]", "<UNK>", "<unk>", "<SPOKEN_NOISE>")  # what models call "anything else"
 _NON_SPEECH = re.compile(r"^(\[.*\]|<.*>)$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 _models: weakref.WeakValueDictionary[Path, Any] = weakref.WeakValueDictionary()
 _models_lock = threading.Lock()
@@ -89,24 +91,45 @@ class VoskRecognizer:
 
         self._model = shared_model(self.model_dir)
         self._open = vosk.KaldiRecognizer(self._model, 16000)
+        self._grammar, self._phrases = self._grammar_recognizer()
+
+    def update_grammar(self, grammar: Sequence[str]) -> None:
+        """Bias toward new phrases from the next utterance on (built aside, then swapped in)."""
+        self.grammar = tuple(grammar)
+        if self._model is not None:
+            self._grammar, self._phrases = self._grammar_recognizer()
+
+    def _grammar_recognizer(self) -> tuple[Any, frozenset[str]]:
+        import vosk
+
         phrases = self._usable_phrases()
-        self._phrases = frozenset(phrases)
-        if phrases:
-            garbage = garbage_word(self._model)
-            choices = [*phrases, garbage] if garbage else phrases
-            self._grammar = vosk.KaldiRecognizer(self._model, 16000, json.dumps(choices, ensure_ascii=False))
+        if not phrases:
+            return None, frozenset()
+        garbage = garbage_word(self._model)
+        choices = [*phrases, garbage] if garbage else phrases
+        recognizer = vosk.KaldiRecognizer(self._model, 16000, json.dumps(choices, ensure_ascii=False))
+        return recognizer, frozenset(phrases)
 
     def _usable_phrases(self) -> list[str]:
-        usable = []
+        usable, left_out, missing_words = [], [], set()
+        known = functools.lru_cache(maxsize=None)(lambda w: in_vocabulary(self._model, w))
         for phrase in self.grammar:
-            phrase_words = phrase.lower().split()
-            missing = [w for w in phrase_words if not in_vocabulary(self._model, w)]
+            phrase_words = []
+            for word in phrase.lower().split():
+                # Chinese models write words apart ("客厅 的 灯"); a name typed as one string is split
+                pieces = [word] if known(word) else segment(word, known) if _CJK.search(word) else None
+                phrase_words.extend(pieces or [word])
+            missing = [w for w in phrase_words if not known(w)]
             if missing:
-                log.warning(
-                    "grammar phrase %r left out: not in the vosk vocabulary: %s", phrase, ", ".join(missing)
-                )
+                left_out.append(phrase)
+                missing_words.update(missing)
             elif phrase_words:
                 usable.append(" ".join(phrase_words))
+        if left_out:
+            log.warning(
+                "%d grammar phrase(s) left out (e.g. %r): not in the vosk vocabulary: %s",
+                len(left_out), left_out[0], ", ".join(sorted(missing_words)),
+            )  # fmt: skip
         return sorted(set(usable))
 
     def start(self) -> VoskStream:
@@ -173,3 +196,15 @@ class VoskStream:
 
     def abandon(self) -> None:
         self._active = False
+
+
+def segment(text: str, known: Callable[[str], bool], longest: int = 8) -> list[str] | None:
+    """`text` split into known words, longest match first ("客厅的灯" -> 客厅 的 灯); None if impossible."""
+    if not text:
+        return []
+    for size in range(min(longest, len(text)), 0, -1):
+        if known(text[:size]):
+            rest = segment(text[size:], known, longest)
+            if rest is not None:
+                return [text[:size], *rest]
+    return None

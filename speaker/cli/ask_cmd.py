@@ -7,8 +7,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from speaker.cli.run_cmd import add_mqtt_argument, resolve_broker
 from speaker.errors import AudioError, SpeakerError
-from speaker.settings import Settings, load_settings
+from speaker.settings import Settings, load_settings, with_mqtt_url
 
 if TYPE_CHECKING:
     from speaker.audio.sinks import AudioSink
@@ -22,6 +23,8 @@ language model), speak the reply, and print it.
 examples:
   speaker ask "why is the sky blue?"
   speaker ask "what time is it" --output reply.wav
+  speaker ask "turn off the kitchen light" --mqtt mqtt://user:pass@homeassistant.local
+  speaker ask "把客厅的灯打开" --mqtt mqtt://user:pass@homeassistant.local
 """
 
 
@@ -36,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", type=Path, metavar="OUT.wav", help="write the spoken reply to this WAV file")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="playback device (see `speaker devices`)")
     p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write every event as one JSON line")
+    add_mqtt_argument(p)
     p.set_defaults(func=run)
 
 
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from speaker.audio.sinks import WavFileSink
     from speaker.events import EventLog
 
-    settings = load_settings(args.config)
+    settings = with_mqtt_url(load_settings(args.config), args.mqtt)
+    resolve_broker(settings)
     text = args.text.strip()
     if not text:
         raise SpeakerError(
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     events = EventLog()
     speaker.bus.subscribe(events)
     try:
+        speaker.services.wait_ready()  # the broker, and the devices and states it holds
         result = speaker.responder.respond(text)
     finally:
         sink.close()

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from speaker.settings import Settings, load_settings
+from speaker.settings import Settings, load_settings, with_mqtt_url
 
 if TYPE_CHECKING:  # the engines are imported when a command runs, so `--help` stays instant
     from speaker.audio.sinks import AudioSink
@@ -30,6 +30,7 @@ examples:
   speaker run --input-device respeaker --output-device 0
   speaker run --input question.wav --output reply.wav --events events.jsonl
   speaker run --input question.wav --output reply.wav --realtime
+  speaker run --mqtt mqtt://speaker:secret@192.168.1.10:1883   # home devices, Home Assistant
 
 A microphone that disappears (USB unplugged) is waited for and used again when it is back.
 Under systemd (systemd/speaker.service) it reports READY and its status, and pings the
@@ -60,7 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="if the microphone or speaker is not there yet, wait for it instead of failing "
         "(the service does this)",
     )
+    add_mqtt_argument(p)
     p.set_defaults(func=run)
+
+
+def add_mqtt_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="MQTT broker for home devices and Home Assistant: mqtt://user:pass@host:port or "
+        "mqtts://... (also: $SPEAKER_MQTT_URL, mqtt.url in the config)",
+    )
+
+
+def resolve_broker(settings: Settings) -> None:
+    from speaker.mqtt.connection import resolve
+
+    resolve(settings.mqtt)
 
 
 def make_source(args: argparse.Namespace, settings: Settings, bus: EventBus | None = None) -> AudioSource:
@@ -129,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
     from speaker.service import SystemdNotifier
     from speaker.service import attach as attach_service
 
-    settings = load_settings(args.config)
+    settings = with_mqtt_url(load_settings(args.config), args.mqtt)
+    resolve_broker(settings)  # a bad broker URL is reported before anything is opened or loaded
     notifier = SystemdNotifier.from_environ(unset=True)  # under systemd: READY, STATUS, watchdog
     notifier.status("loading models")
     bus = EventBus()
@@ -152,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         ota.attach(speaker.loop)
         speaker.closers.append(ota.close)
     detach = attach_service(speaker.loop, bus, notifier, settings.service, wake_phrase=settings.wake.phrase)
+    if not realtime:  # a recording is answered against the home as it is, not before the broker is there
+        speaker.services.wait_ready()
     previous = signal.signal(signal.SIGTERM, lambda *_: speaker.loop.stop())  # type: ignore[union-attr]
     try:
         log.info("say %r to wake me (%s)", settings.wake.phrase, source.description)
