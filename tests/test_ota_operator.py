@@ -16,7 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from broker import Broker as TestBroker
+from broker import Broker as LocalBroker
 from ota_fixtures.device import device_settings
 
 from speaker.cli import main
@@ -32,18 +32,18 @@ from speaker.ota.topics import manifest_subscriptions, manifest_topic
 pytestmark = pytest.mark.slow
 
 
-def address(broker: TestBroker) -> str:
+def address(broker: LocalBroker) -> str:
     return f"127.0.0.1:{broker.port}"
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker]:
-    server = TestBroker(tmp_path_factory.mktemp("mosquitto")).start()
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    server = LocalBroker(tmp_path_factory.mktemp("mosquitto")).start()
     yield server
     server.stop()
 
 
-def retained(broker: TestBroker, topic: str) -> bytes | None:
+def retained(broker: LocalBroker, topic: str) -> bytes | None:
     with OperatorClient(Broker.parse(address(broker))) as client:
         return client.retained(topic)
 
@@ -51,7 +51,7 @@ def retained(broker: TestBroker, topic: str) -> bytes | None:
 class Subscriber:
     """What the MQTT service does for updates: subscribe in on_connect, forward to handle_manifest."""
 
-    def __init__(self, broker: TestBroker, topics: list[str], handle: Any) -> None:
+    def __init__(self, broker: LocalBroker, topics: list[str], handle: Any) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-speaker")
         self.client.on_connect = lambda c, *_: [c.subscribe(t, qos=1) for t in topics]
         self.client.on_message = lambda _c, _u, m: handle(m.payload, m.topic)
@@ -64,7 +64,7 @@ class Subscriber:
 
 
 def test_a_voice_published_on_the_broker_is_installed_by_the_speaker(
-    broker: TestBroker, store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    broker: LocalBroker, store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = tmp_path / "ops.key"
     assert main(["ota", "keygen", "--out", str(key)]) == 0
@@ -112,7 +112,7 @@ def test_a_voice_published_on_the_broker_is_installed_by_the_speaker(
 
 
 def test_publish_chooses_a_serial_above_the_retained_one_and_targets_devices(
-    broker: TestBroker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    broker: LocalBroker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = tmp_path / "ops.key"
     main(["ota", "keygen", "--out", str(key)])
