@@ -97,5 +97,6 @@ def build_speaker(
             audio=settings.audio,
             wake_settings=settings.wake,
         )
+        speaker.loop.replaced_hooks.append(services.engine_replaced)  # model updates between turns
     log.info("models loaded in %.1f s", engines.load_seconds)
     return speaker

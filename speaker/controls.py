@@ -134,3 +134,9 @@ class MutedWakeWord:
 
     def reset(self) -> None:
         self.inner.reset()
+
+    def replace_inner(self, engine: WakeWordDetector) -> WakeWordDetector:
+        """A new detector behind the same mute (an engine swapped between turns); returns the old one."""
+        old, self.inner = self.inner, engine
+        self.phrase = engine.phrase
+        return old

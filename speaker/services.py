@@ -29,6 +29,7 @@ from speaker.errors import ConfigError
 from speaker.events import EventBus, TimerRang
 from speaker.home.devices_file import Home, load_devices
 from speaker.home.registry import DeviceRegistry
+from speaker.identity import device_id
 from speaker.mqtt.connection import Connection, resolve
 from speaker.settings import Settings, default_config_dir
 from speaker.timers import Timer, TimerService
@@ -51,6 +52,7 @@ class Services:
     bridge: Any = None  # HomeAssistantBridge
     sync: Any = None  # HomeSync
     announcer: Announcer | None = None
+    _asr: Any = None  # the recognizer that follows the devices' names
     _grammar_timer: threading.Timer | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -63,7 +65,7 @@ class Services:
         False for one-shot commands (`speaker ask`), which only send device commands and turns."""
         controls = Controls(settings.controls, bus=bus, state_file=default_state_file(settings.controls))
         services = cls(settings, bus, controls, DeviceRegistry(_read_home(settings)))
-        services.connection = resolve(settings.mqtt)
+        services.connection = resolve(settings.mqtt, device_id=device_id(settings))
         if services.connection is not None:
             services._build_mqtt(services.connection, device)
         return services
@@ -156,8 +158,24 @@ class Services:
         self.announcer = Announcer(tts, sink, self.bus)
         self.announcer.start()
         if asr is not None and hasattr(asr, "update_grammar"):
-            language = getattr(asr, "language", self.settings.asr.language)
-            self.registry.on_change(lambda: self._schedule_grammar(asr, language))
+            self._asr = asr
+            self.registry.on_change(lambda: self._schedule_grammar(self._asr, self._asr_language()))
+
+    def engine_replaced(self, stage: str, engine: Any) -> None:
+        """The loop swapped an engine between turns (a model update): use the new one from now on.
+
+        Called on the loop's thread: nothing slow here (the new recognizer got the grammar before)."""
+        if stage == "tts" and self.announcer is not None:
+            self.announcer.tts = engine
+        elif stage == "asr" and self._asr is not None and hasattr(engine, "update_grammar"):
+            self._asr = engine
+            language = self._asr_language()
+            wanted = set(self.settings.asr.grammar) | set(self.grammar(language))
+            if wanted != set(getattr(engine, "grammar", ())):  # devices changed while it was loading
+                self._schedule_grammar(engine, language)
+
+    def _asr_language(self) -> str:
+        return str(getattr(self._asr, "language", self.settings.asr.language))
 
     def close(self) -> None:
         if self._grammar_timer is not None:

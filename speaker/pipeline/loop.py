@@ -31,6 +31,7 @@ from speaker.events import (
     Wake,
 )
 from speaker.pipeline.listening import Listener, ListenResult
+from speaker.pipeline.swap import replace_wrapped, unwrapped
 from speaker.pipeline.turn import Responder, TurnResult
 from speaker.settings import AudioSettings, WakeSettings
 from speaker.wake.base import WakeWordDetector
@@ -67,6 +68,7 @@ class VoiceLoop:
         self.state = State.WAITING_FOR_WAKE
         self.turns = 0
         self.tick_hooks: list[Callable[[], None]] = []  # called once per chunk: watchdogs, LEDs
+        self.replaced_hooks: list[Callable[[str, Any], None]] = []  # (stage, engine) after a swap
         self._stop = threading.Event()
         self._turn_thread: threading.Thread | None = None
         self._mute_until = 0.0  # input audio time before which the wake word is not listened for
@@ -93,18 +95,28 @@ class VoiceLoop:
         turn = self._turn_thread
         return self.state is State.WAITING_FOR_WAKE and (turn is None or not turn.is_alive())
 
-    def replace_engine(self, stage: str, engine: Any) -> Any:
-        """Put another engine in a stage's place (only when idle(): see pipeline/swap.py); returns the old."""
-        if stage == "wake":
-            old, self.wake = self.wake, engine
-            self.wake.reset()
-        elif stage == "asr":
-            old, self.listener.asr = self.listener.asr, engine
-        elif stage in ("llm", "tts"):
-            old = getattr(self.responder, stage)
-            setattr(self.responder, stage, engine)
-        else:
+    def _stage_owner(self, stage: str) -> tuple[Any, str]:
+        owners = {"wake": (self, "wake"), "asr": (self.listener, "asr")}
+        owners.update({s: (self.responder, s) for s in ("llm", "tts")})
+        if stage not in owners:
             raise ValueError(f"no engine stage {stage!r} can be replaced")
+        return owners[stage]
+
+    def engine(self, stage: str) -> Any:
+        """The engine a stage runs, without the wrappers around it (the microphone mute)."""
+        return unwrapped(getattr(*self._stage_owner(stage)))
+
+    def replace_engine(self, stage: str, engine: Any) -> Any:
+        """Put another engine in a stage's place (only when idle(): see pipeline/swap.py); returns the old.
+
+        Wrappers the services put around an engine (the microphone mute around the wake word) stay
+        and get the new engine; `replaced_hooks` then hear of it (the services' grammar, announcer).
+        """
+        old = replace_wrapped(*self._stage_owner(stage), engine)
+        if stage == "wake":
+            self.wake.reset()
+        for hook in self.replaced_hooks:
+            hook(stage, engine)
         return old
 
     def run(self, source: AudioSource) -> int:
