@@ -15,6 +15,7 @@ from typing import Literal
 
 from speaker.config_loader import build, deep_merge, read_yaml
 from speaker.errors import ConfigError
+from speaker.identity import check_device_id, check_same_device
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class OtaSettings:
 
     enabled: bool = True
     dir: Path | None = None  # None: "ota" beside the model store's directory
-    device_id: str | None = None  # None: this machine's host name
+    device_id: str | None = None  # None: mqtt.device_id, else the host name (speaker/identity.py)
     topic_prefix: str = "speaker/ota"
     trusted_keys: tuple[str, ...] = ()  # base64 ed25519 public keys (`speaker ota keygen` prints one)
     min_free_mb: int = 64  # disk left free after an update's files; less is refused before downloading
@@ -148,6 +149,7 @@ class OtaSettings:
             raise ValueError("ota.trial_turns must be >= 0 and ota.trial_boots >= 1")
         if not self.topic_prefix.strip("/") or any(c in self.topic_prefix for c in "+#"):
             raise ValueError("ota.topic_prefix must be a topic without wildcards")
+        check_device_id(self.device_id, "ota.device_id")
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ class MqttSettings:
     keyfile: Path | None = None
     tls_insecure: bool = False  # do not check the broker's host name (self-signed lab brokers only)
     client_id: str | None = None  # None: speaker-<device_id>
-    device_id: str | None = None  # None: from the host name
+    device_id: str | None = None  # None: ota.device_id, else the host name (speaker/identity.py)
     device_name: str | None = None  # what Home Assistant shows; None: "Speaker <host name>"
     base_topic: str = "speaker"
     keepalive_s: int = 30
@@ -193,6 +195,7 @@ class MqttSettings:
             value = getattr(self, name)
             if not value or any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
                 raise ValueError(f"mqtt.{name} {value!r} must be a plain topic without wildcards or edge '/'")
+        check_device_id(self.device_id, "mqtt.device_id")
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,9 @@ class Settings:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     home: HomeSettings = field(default_factory=HomeSettings)
     controls: ControlsSettings = field(default_factory=ControlsSettings)
+
+    def __post_init__(self) -> None:
+        check_same_device(self.mqtt.device_id, self.ota.device_id)  # one id per speaker
 
     @property
     def models_dir(self) -> Path:

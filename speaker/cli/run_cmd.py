@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from speaker.settings import Settings, load_settings, with_mqtt_url
 
 if TYPE_CHECKING:  # the engines are imported when a command runs, so `--help` stays instant
+    from speaker.app import Speaker
     from speaker.audio.sinks import AudioSink
     from speaker.audio.sources import AudioSource
     from speaker.events import EventBus
@@ -30,7 +31,7 @@ examples:
   speaker run --input-device respeaker --output-device 0
   speaker run --input question.wav --output reply.wav --events events.jsonl
   speaker run --input question.wav --output reply.wav --realtime
-  speaker run --mqtt mqtt://speaker:secret@192.168.1.10:1883   # home devices, Home Assistant
+  speaker run --mqtt mqtt://speaker:secret@192.168.1.10:1883   # home devices, Home Assistant, updates
 
 A microphone that disappears (USB unplugged) is waited for and used again when it is back.
 Under systemd (systemd/speaker.service) it reports READY and its status, and pings the
@@ -69,7 +70,7 @@ def add_mqtt_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mqtt",
         metavar="URL",
-        help="MQTT broker for home devices and Home Assistant: mqtt://user:pass@host:port or "
+        help="MQTT broker for home devices, Home Assistant and model updates: mqtt://user:pass@host:port or "
         "mqtts://... (also: $SPEAKER_MQTT_URL, mqtt.url in the config)",
     )
 
@@ -137,6 +138,19 @@ def start_ota(settings: Settings, bus: EventBus) -> OtaRuntime | None:
     return ota
 
 
+def connect_ota(ota: OtaRuntime, speaker: Speaker, settings: Settings) -> None:
+    """Updates announced on the broker, their progress in Home Assistant (speaker/ota/link.py)."""
+    services = speaker.services
+    if services is None or services.mqtt is None:
+        log.info("over-the-air updates: no broker given; `speaker ota apply` installs a manifest by hand")
+        return
+    from speaker.ota.link import MqttLink
+
+    link = MqttLink(ota, services.mqtt, services.bridge, settings)
+    link.start()
+    speaker.closers.append(link.close)  # closed first: before the updater and the broker connection
+
+
 def run(args: argparse.Namespace) -> int:
     from speaker.app import build_speaker
     from speaker.events import EventBus
@@ -169,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     if ota is not None:
         ota.attach(speaker.loop)
         speaker.closers.append(ota.close)
+        connect_ota(ota, speaker, settings)
     detach = attach_service(speaker.loop, bus, notifier, settings.service, wake_phrase=settings.wake.phrase)
     if not realtime:  # a recording is answered against the home as it is, not before the broker is there
         speaker.services.wait_ready()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from speaker.errors import MqttError
+from speaker.identity import device_id_from_host
 from speaker.settings import MqttSettings
 
 ENV_URL = "SPEAKER_MQTT_URL"
@@ -45,17 +45,17 @@ class Connection:
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
 
 
-def device_id_from_host(hostname: str | None = None) -> str:
-    name = re.sub(r"[^a-z0-9_-]+", "_", (hostname or socket.gethostname()).lower()).strip("_")
-    return name or "speaker"
-
-
 def resolve(
-    settings: MqttSettings, url: str | None = None, env: Mapping[str, str] | None = None
+    settings: MqttSettings,
+    url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    device_id: str | None = None,
 ) -> Connection | None:
     """The connection to make, or None when no broker is configured (MQTT off).
 
     `url` (from --mqtt) wins over $SPEAKER_MQTT_URL, which wins over `mqtt.url` and `mqtt.host`.
+    `device_id`: the speaker's id (speaker.identity.device_id); default: mqtt.device_id or the host.
     """
     env = os.environ if env is None else env
     url = url or env.get(ENV_URL) or settings.url
@@ -87,7 +87,7 @@ def resolve(
         path = fields[key]
         if path is not None and not Path(str(path)).is_file():
             raise MqttError(f"MQTT TLS {key} not found: {path}")
-    device_id = settings.device_id or device_id_from_host()
+    device_id = device_id or settings.device_id or device_id_from_host()
     if fields["port"] is None:
         fields["port"] = 8883 if fields["tls"] else 1883
     fields["client_id"] = fields["client_id"] or f"speaker-{device_id}"

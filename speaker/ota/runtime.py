@@ -152,6 +152,22 @@ class OtaRuntime:
             reason = "too many announcements at once; this one was dropped (a retained one comes back)"
             self.updater.report.result(Outcome(REFUSED, "", "", reason, BUSY))
 
+    def install_now(self, component: str) -> bool:
+        """Try an unfinished update of `component` again now (Home Assistant's Install button),
+        instead of at its next retry. False when none is waiting. Safe from any thread."""
+        pending = self.slots.component(component).pending
+        if pending is None:
+            log.info("install %s: no update is waiting (updates install when announced)", component)
+            return False
+        log.info("install %s %s: trying the unfinished update again now", component, pending.version)
+        self._retry_in = None  # if it fails again, the next retry starts from the first delay
+        try:
+            self._queue.put_nowait(("resume",))
+        except queue.Full:
+            log.warning("install %s: the updater is busy; it retries by itself", component)
+            return False
+        return True
+
     def status(self) -> dict[str, Any]:
         """The retained payload of the status topic (topics.status_topic): every component's state,
         the slot it runs, the last result and its reason."""

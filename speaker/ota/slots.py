@@ -16,12 +16,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from speaker.errors import ModelError
+from speaker.identity import device_id as speaker_device_id
 from speaker.models import InstalledModel, ModelStore
 from speaker.models.integrity import fsync_dir
 from speaker.models.manifest import Manifest, check_files
@@ -38,7 +38,8 @@ def ota_root(settings: Settings) -> Path:
 
 
 def device_id(settings: Settings) -> str:
-    return settings.ota.device_id or socket.gethostname()
+    """The id device-specific manifests must name: the speaker's one id (speaker/identity.py)."""
+    return speaker_device_id(settings)
 
 
 def factory_model_id(settings: Settings, component: str) -> str:
