@@ -244,12 +244,14 @@ class OtaRuntime:
         return self.load_engine(component, model) if self.swap is not None else None
 
     def _installed(self, component: str, engine: Any) -> None:
-        if self.swap is None or engine is None:
+        if self.swap is None or engine is None:  # used from the next start: done for now
+            self.updater.report.state(component)
             return
         version = self.slots.installed_version(component)
         self.updater.report.switching(component)
 
         def swapped(old: Any) -> None:  # on the loop's thread, between turns
+            self.slots.component(component).set_last(SWITCHED, version)  # saved with the next change
             self.updater.report.result(Outcome(SWITCHED, component, version))
             turns = self.settings.ota.trial_turns
             if turns > 0:
@@ -277,9 +279,10 @@ class OtaRuntime:
             self.slots.save()
             return
         cs.trial = None
+        version = self.slots.installed_version(component)
+        cs.set_last(CONFIRMED, version)
         self.slots.save()
         self.watcher.stop(component)  # the old engine is let go here
-        version = self.slots.installed_version(component)
         log.info("%s %s answered its first turns: confirmed", component, version)
         self.updater.report.result(Outcome(CONFIRMED, component, version))
 

@@ -131,7 +131,8 @@ class Updater:
             self._commit(signed, slot)
         except OtaError as exc:
             return self._failed(signed, exc)
-        outcome = self.report.result(Outcome(INSTALLED, m.component, m.version))
+        # With on_installed, the entity state is its to say: still in progress until the loop switches
+        outcome = self.report.result(Outcome(INSTALLED, m.component, m.version), state=on_installed is None)
         if on_installed is not None:
             on_installed(m.component, engine)
         return outcome
