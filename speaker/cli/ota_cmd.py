@@ -28,6 +28,8 @@ operator:
   speaker ota publish --component llm --version 2.0.0 --file gemma.gguf \\
       --url http://192.168.1.10:8000/gemma.gguf --key ops.key --broker 192.168.1.2
 speaker:
+  speaker run --mqtt mqtt://user:pass@192.168.1.2       installs what is announced while it answers;
+                                                        progress in Home Assistant, results on .../status/<id>
   speaker ota apply manifest.json                       apply one signed manifest now (no broker)
   speaker ota status [--verify] [--json]                which model each component runs, last result
 """

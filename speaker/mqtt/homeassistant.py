@@ -82,6 +82,7 @@ class HomeAssistantBridge:
         self._texts: dict[str, dict[str, Any]] = {}
         self._updates: dict[str, dict[str, Any]] = {}
         self._install: dict[str, Callable[[], None]] = {}
+        self._announce_queued = False
         self._lock = threading.Lock()
         for kind, (model_id, version) in (models or {}).items():
             self._updates[kind] = {"installed_version": version, "latest_version": version, "title": model_id}
@@ -112,7 +113,13 @@ class HomeAssistantBridge:
         """Show an Install button on `kind`'s update entity; pressing it runs `handler` (worker thread)."""
         self._install[kind] = handler
         self.mqtt.subscribe(self.mqtt.topic("update", kind, "install"), self._on_install)
-        self.mqtt.call_soon(self.announce)
+        if not self._announce_queued:  # several kinds registered at once: one announcement
+            self._announce_queued = True
+            self.mqtt.call_soon(self._announce_again)
+
+    def _announce_again(self) -> None:
+        self._announce_queued = False
+        self.announce()
 
     # --- announcing ---------------------------------------------------------------------------
 

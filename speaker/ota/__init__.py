@@ -11,9 +11,11 @@ Speaker side:
     report    progress, results and the Home Assistant entity state, as events on the bus
     runtime   inside `speaker run`: worker thread, engine swap between turns, trial turns, rollback
     events    OtaProgress, OtaResult, OtaUpdateState (Home Assistant update-entity fields)
+    link      on the speaker's broker connection: manifests in, Home Assistant update entities and
+              the retained status topic out (`speaker run --mqtt`)
 Operator side: publish (build, sign, publish retained), serve (HTTP with Range).
 
-Wiring with the MQTT service (the boundary is two calls and three event types):
+Wiring with the MQTT service (link.py does this; the boundary is two calls and three event types):
 
     ota = OtaRuntime(settings, store, bus); ota.open()
     ...build the speaker with models=ota.active_models(), then ota.attach(speaker.loop)

@@ -33,7 +33,7 @@ from typing import Any
 
 from speaker.events import Event
 from speaker.identity import device_id
-from speaker.ota.events import OtaResult, OtaUpdateState
+from speaker.ota.events import CURRENT, OtaResult, OtaUpdateState
 from speaker.ota.manifest import COMPONENTS
 from speaker.ota.runtime import OtaRuntime
 from speaker.ota.signing import MAX_ENVELOPE
@@ -97,6 +97,8 @@ class MqttLink:
         if isinstance(event, OtaUpdateState):
             self.mqtt.call_soon(lambda: self._publish_state(event))
         elif isinstance(event, OtaResult):
+            if event.result == CURRENT:  # a retained manifest delivered again after a reconnect: no news
+                return
             self._last = {
                 "component": event.component, "version": event.version, "result": event.result,
                 "reason": event.reason, "code": event.code, "at": now_text(),
