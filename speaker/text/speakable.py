@@ -42,6 +42,7 @@ _WORDS = {
         "link": "a link",
         "about": "about ",
     },
+    "zh": {"and": "和", "dot": "点", "at": "艾特", "link": "一个链接", "about": "大约"},
 }
 _DEGREE_WORDS = {"C": "degrees Celsius", "F": "degrees Fahrenheit"}
 
