@@ -27,7 +27,7 @@ class ModeScore:
 
 def _english_pattern(cue: str) -> re.Pattern[str]:
     parts = []
-    for word in normalize(cue).split():
+    for word in cue.lower().replace("’", "'").split():
         if word == "*":
             parts.append(r"\S+(?:\s+\S+){0,2}")
         elif word.endswith("*"):
