@@ -1,8 +1,8 @@
 """A fast, deterministic classifier: each mode's cues (modes.yaml) found in an utterance, weighed.
 
 English cues are whole words or phrases ("clean*" also matches cleaning; a lone "*" stands for
-one to three words); Chinese cues are found anywhere ("*" stands for up to six characters). Each cue counts once. Everything is
-compiled when the classifier is built, so scoring an utterance is a few hundred cheap searches
+one to three words); Chinese cues are found anywhere ("*": up to six characters). Each cue
+counts once. Everything is compiled when the classifier is built, so scoring an utterance is a few hundred cheap searches
 (tens of microseconds to a fraction of a millisecond; `speaker bench modes` measures it).
 """
 
@@ -51,7 +51,7 @@ class CueClassifier:
         self._chinese: dict[str, list[tuple[str, float, re.Pattern[str] | None]]] = {}
         for mode_id, spec in book.modes.items():
             english, chinese = [], []
-            for language, groups in spec.cues.items():
+            for groups in spec.cues.values():
                 for weight, phrases in groups.items():
                     for phrase in phrases:
                         if has_hanzi(phrase):

@@ -57,8 +57,8 @@ class ModeRouter:
             reason = f"explicit request: {command.phrase!r}"
             if not command.rest:
                 return RouteDecision(text, command.mode, 1.0, reason, "explicit", language, "switch")
-            rest_language = detect_language(command.rest)
-            return RouteDecision(text, command.mode, 1.0, reason, "explicit", rest_language, rest=command.rest)
+            language = detect_language(command.rest)
+            return RouteDecision(text, command.mode, 1.0, reason, "explicit", language, rest=command.rest)
         return self._classify(text, language, current)
 
     def _classify(self, text: str, language: str, current: str | None) -> RouteDecision:
@@ -79,7 +79,8 @@ class ModeRouter:
                         f"follow-up: stays in {current}; cues for {best.mode} {_quote(best.cues)} "
                         "not clear enough to change"
                     )
-                return RouteDecision(text, current, round(confidence, 2), reason, "follow_up", language, rest=text)
+                confidence = round(confidence, 2)
+                return RouteDecision(text, current, confidence, reason, "follow_up", language, rest=text)
         if best.score <= 0:
             reason = f"no cue matched; default mode {self.book.default}"
             return RouteDecision(text, self.book.default, 0.0, reason, "default", language, rest=text)
