@@ -2,8 +2,8 @@
 
 English cues are whole words or phrases ("clean*" also matches cleaning; a lone "*" stands for
 one to three words); Chinese cues are found anywhere ("*": up to six characters). Each cue
-counts once. Everything is compiled when the classifier is built, so scoring an utterance is a few hundred cheap searches
-(tens of microseconds to a fraction of a millisecond; `speaker bench modes` measures it).
+counts once. Everything is compiled when the classifier is built, so scoring an utterance is
+a few hundred cheap searches, well under a millisecond (`speaker bench modes` measures it).
 """
 
 from __future__ import annotations
