@@ -10,8 +10,12 @@ from typing import Any
 
 from skills import SkillContext, default_skills
 from speaker.audio.sinks import AudioSink
+from speaker.dialog.modes import load_modes
+from speaker.dialog.session import Dialog
 from speaker.engines import STAGES, Engines, load_engines
 from speaker.events import EventBus, JsonlEventWriter
+from speaker.llm.cloud_edge import CloudEdge, CloudEdgePolicy
+from speaker.llm.remote import RemoteChatModel
 from speaker.models import ModelStore
 from speaker.pipeline.turn import Responder
 from speaker.settings import Settings
@@ -46,8 +50,12 @@ def build_speaker(
     listen: bool = True,
     events_path: Path | None = None,
     bus: EventBus | None = None,
+    warm: bool = True,
 ) -> Speaker:
-    """Load everything a turn needs (and, with `listen`, the wake word, VAD and ASR too)."""
+    """Load everything a turn needs (and, with `listen`, the wake word, VAD and ASR too).
+
+    `warm`: evaluate every mode's system prompt now (a long-running speaker); without it each
+    prompt is evaluated, and kept, the first time a turn needs it (a one-off question)."""
     bus = bus or EventBus()
     closers: list[Callable[[], None]] = []
     if events_path is not None:
@@ -55,8 +63,11 @@ def build_speaker(
         bus.subscribe(writer)
         closers.append(writer.close)
     store = ModelStore.from_settings(settings)
+    dialog = build_dialog(settings)  # a bad modes file is reported before models load
     parts = STAGES if listen else ("llm", "tts")
     engines = load_engines(settings, store, parts)
+    if dialog is not None and hasattr(engines.llm, "count_tokens"):
+        dialog.memory.count_tokens = engines.llm.count_tokens
     responder = Responder(
         tts=engines.tts,
         sink=sink,
@@ -65,8 +76,11 @@ def build_speaker(
         llm_settings=settings.llm,
         skills=default_skills(),
         skill_context=SkillContext(language=settings.asr.language),
+        dialog=dialog,
+        cloud=build_cloud_edge(settings, engines.llm, bus),
     )
-    responder.warm()
+    if warm:
+        responder.warm(warm_languages(settings))
     speaker = Speaker(settings, store, engines, bus, sink, responder, closers=closers)
     if listen:
         from speaker.pipeline.listening import Listener
@@ -79,6 +93,31 @@ def build_speaker(
             bus=bus,
             audio=settings.audio,
             wake_settings=settings.wake,
+            follow_up_s=settings.dialog.follow_up_s if settings.dialog.enabled else 0.0,
         )
     log.info("models loaded in %.1f s", engines.load_seconds)
     return speaker
+
+
+def build_dialog(settings: Settings) -> Dialog | None:
+    """The dialog modes and conversation memory, or None when dialog modes are switched off."""
+    if not settings.dialog.enabled:
+        return None
+    book = load_modes(settings.modes_path)
+    return Dialog(book, settings.dialog, seed=settings.llm.seed)
+
+
+def build_cloud_edge(settings: Settings, llm: Any, bus: EventBus) -> CloudEdge:
+    """The local model, with the LAN server of `llm.remote` beside it when one is configured."""
+    remote_settings = settings.llm.remote
+    remote = RemoteChatModel.from_settings(remote_settings) if remote_settings.url else None
+    return CloudEdge(
+        llm, bus, local_name=settings.llm.model, remote=remote, policy=CloudEdgePolicy(remote_settings)
+    )
+
+
+def warm_languages(settings: Settings) -> tuple[str, ...]:
+    """The languages whose mode prompts are evaluated at start-up (others on first use)."""
+    if settings.dialog.language != "auto":
+        return (settings.dialog.language,)
+    return ("zh",) if settings.asr.language.startswith("zh") else ("en",)

@@ -12,5 +12,5 @@ def has_hanzi(text: str) -> bool:
 
 
 def detect_language(text: str) -> str:
-    """"zh" when the text holds Chinese characters, else "en"."""
+    """ "zh" when the text holds Chinese characters, else "en"."""
     return "zh" if has_hanzi(text) else "en"

@@ -32,8 +32,11 @@ class SentenceSplitter:
         self.first_soft_limit = first_soft_limit  # sooner for the first sentence: it is waited for
         self._buffer = ""
         self._emitted = 0
+        self._fed = 0  # characters fed so far
+        self.ends: list[int] = []  # per sentence returned: how many characters fed it covers
 
     def feed(self, text: str) -> list[str]:
+        self._fed += len(text)
         if not self._buffer and self._emitted:
             text = text.lstrip(_LATE_CLOSERS)  # a closing quote that came after the cut
         self._buffer += text
@@ -43,6 +46,7 @@ class SentenceSplitter:
             self._buffer = rest.lstrip(_LATE_CLOSERS)  # a closing quote that came after the cut
             if sentence:
                 out.append(sentence)
+                self.ends.append(self._fed - len(self._buffer))
                 self._emitted += 1
         return out
 
@@ -50,6 +54,7 @@ class SentenceSplitter:
         rest, self._buffer = self._buffer.strip(), ""
         if rest.strip(_CLOSERS):
             self._emitted += 1
+            self.ends.append(self._fed)
             return [rest]
         return []
 
