@@ -228,7 +228,8 @@ class Responder:
                     pieces.close()
                     break
             rest = splitter.flush()
-            truncated = job.stats.extra.get("truncated") and result.timings.get("first_sentence") is not None
+            broken_off = job.stats.extra.get("truncated") or job.stats.extra.get("remote_stalled")
+            truncated = broken_off and result.timings.get("first_sentence") is not None
             if not self._interrupted.is_set() and not truncated and not budget.exhausted:
                 for sentence in rest:  # a cut-off fragment is not said
                     if self._hand_over(sentence, job.sentences, result, start, budget):
