@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from speaker.text.language import for_voice
 from speaker.text.length import SpokenBudget, cut_to_limit, spoken_seconds
 from speaker.text.sentences import SentenceSplitter, split_sentences
 from speaker.text.speakable import speakable
@@ -117,6 +118,21 @@ def test_reply_is_cut_at_a_sentence_boundary_at_the_limit() -> None:
         cut_to_limit("太阳是一颗恒星。它非常热。它还会燃烧很久很久很久。", 3.0)
         == "太阳是一颗恒星。它非常热。"
     )
+
+
+def test_a_sentence_handed_over_in_parts_is_finished_past_the_limit() -> None:
+    budget = SpokenBudget(2.0)
+    assert budget.admit("When you cook pasta at home for many people,")  # cut early at a comma
+    assert budget.admit("use a big pot and plenty of salt.")  # the rest of that sentence
+    assert not budget.admit("Stir it.")
+
+
+def test_a_voice_says_what_it_can() -> None:
+    assert for_voice("灵感模式。我们来想点什么？", "en-us") == ""  # not "Chinese letter" eight times
+    assert for_voice("The word 你好 means hello。", "en-us") == "The word means hello."
+    assert for_voice("我有3只猫，叫Tom和Jerry！", "en-us") == ""
+    assert for_voice("灵感模式。", "cmn") == "灵感模式。"
+    assert for_voice("Hello there.", "en-us") == "Hello there."
 
 
 def test_first_sentence_is_always_said_and_refusal_is_final() -> None:

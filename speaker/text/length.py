@@ -14,6 +14,7 @@ from speaker.text.sentences import split_sentences
 WORDS_PER_SECOND = 2.6
 HANZI_PER_SECOND = 4.5
 _HANZI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SOFT_BREAKS = tuple(",;:，、；：—")
 _WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’.][A-Za-z0-9]+)*")
 
 
@@ -28,7 +29,8 @@ class SpokenBudget:
     """Admits sentences in order until the next one would pass `limit_s` seconds of speech.
 
     The first sentence is always admitted (a reply says something); after the first refusal
-    every later sentence is refused too, so the reply ends at a sentence boundary.
+    every later sentence is refused too, so the reply ends at a sentence boundary. A long
+    sentence handed over in parts (cut at a comma so speech could start) is finished first.
     """
 
     def __init__(self, limit_s: float | None) -> None:
@@ -36,16 +38,19 @@ class SpokenBudget:
         self.used_s = 0.0
         self.admitted = 0
         self.exhausted = False
+        self._mid_sentence = False  # the last part admitted ended at a comma, not a sentence end
 
     def admit(self, sentence: str) -> bool:
         if self.exhausted:
             return False
         seconds = spoken_seconds(sentence)
-        if self.limit_s is not None and self.admitted and self.used_s + seconds > self.limit_s:
+        over = self.limit_s is not None and self.used_s + seconds > self.limit_s
+        if over and self.admitted and not self._mid_sentence:
             self.exhausted = True
             return False
         self.used_s += seconds
         self.admitted += 1
+        self._mid_sentence = sentence.rstrip().endswith(_SOFT_BREAKS)
         return True
 
 
