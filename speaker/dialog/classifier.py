@@ -44,10 +44,18 @@ def _chinese_pattern(cue: str) -> re.Pattern[str] | None:
     return re.compile(".{0,6}?".join(re.escape(part) for part in cue.split("*")))
 
 
+def _anchor(cue: str) -> str:
+    """The cue's first word, which the utterance must hold for the cue to be searched at all;
+    "clean*" gives the prefix "clean*". Skipping cues whose first word is absent keeps routing
+    to a few dozen set lookups and a handful of searches."""
+    first = cue.lower().replace("’", "'").split()[0]
+    return "" if first == "*" else first  # "": no anchor, always searched
+
+
 class CueClassifier:
     def __init__(self, book: ModeBook) -> None:
         self.modes = book.ids
-        self._english: dict[str, list[tuple[str, float, re.Pattern[str]]]] = {}
+        self._english: dict[str, list[tuple[str, float, re.Pattern[str], str]]] = {}
         self._chinese: dict[str, list[tuple[str, float, re.Pattern[str] | None]]] = {}
         for mode_id, spec in book.modes.items():
             english, chinese = [], []
@@ -57,7 +65,9 @@ class CueClassifier:
                         if has_hanzi(phrase):
                             chinese.append((phrase, weight, _chinese_pattern(phrase)))
                         elif phrase.strip():
-                            english.append((phrase.strip(), weight, _english_pattern(phrase)))
+                            english.append(
+                                (phrase.strip(), weight, _english_pattern(phrase), _anchor(phrase))
+                            )
             self._english[mode_id] = sorted(english, key=lambda c: -c[1])
             self._chinese[mode_id] = sorted(chinese, key=lambda c: -c[1])
 
@@ -66,11 +76,15 @@ class CueClassifier:
         lowered = normalize(text)
         latin = _LATIN.search(lowered) is not None
         chinese = has_hanzi(lowered)
+        words = set(lowered.split()) if latin else set()
+        prefixes = {w[:n] + "*" for w in words for n in range(1, len(w) + 1)}
         results = []
         for mode_id in self.modes:
             found: dict[str, float] = {}
             if latin:
-                for phrase, weight, pattern in self._english[mode_id]:
+                for phrase, weight, pattern, anchor in self._english[mode_id]:
+                    if anchor and anchor not in words and anchor not in prefixes:
+                        continue
                     if phrase not in found and pattern.search(lowered):
                         found[phrase] = weight
             if chinese:
