@@ -60,3 +60,23 @@ def test_a_follow_up_needs_no_wake_word_until_the_window_closes(
     second_window_start = evs[follow[1]]["audio"]
     no_speech = next(e for e in evs[follow[1] :] if e["event"] == "no_speech")
     assert 4.5 <= no_speech["audio"] - second_window_start <= 8.0
+
+
+def test_the_wake_word_said_anyway_inside_the_window_is_not_part_of_the_request(
+    store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    voice = PiperSpeech(store.require("piper-en-us-joe-medium").main)
+    audio = concat(
+        pad(voice.say("Hey computer. What time is it?"), lead=1.0, trail=4.0),
+        pad(voice.say("Hey computer. What is the capital of France?"), lead=0.0, trail=2.0),
+    )
+    wav, events = tmp_path / "in.wav", tmp_path / "events.jsonl"
+    write_wav(wav, audio)
+    code = main(["run", "--input", str(wav), "--output", str(tmp_path / "o.wav"), "--events", str(events)])
+    assert code == 0, capsys.readouterr().err
+    evs = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+    names = [e["event"] for e in evs]
+    assert names.count("wake") == 2 and names.index("follow_up") < len(names) - names[::-1].index("wake")
+    done = [e for e in evs if e["event"] == "turn_done"]
+    assert len(done) == 2 and "capital" in done[1]["transcript"]
+    assert "computer" not in done[1]["transcript"]
