@@ -33,6 +33,17 @@ def llm(store: ModelStore) -> LlamaChatModel:
 
 
 @pytest.fixture(scope="module")
+def quick_modes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped modes with short replies: for tests where the reply's length does not matter."""
+    data = yaml.safe_load(MODES_FILE.read_text(encoding="utf-8"))
+    for mode in data["modes"].values():
+        mode["sampling"]["max_tokens"] = 24
+    path = tmp_path_factory.mktemp("modes") / "modes.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
 def tts(store: ModelStore) -> PiperSynthesizer:
     voice = PiperSynthesizer(store.require("piper-en-us-joe-medium").main)
     voice.load()
@@ -52,9 +63,9 @@ def speaker_for(
 
 
 def test_the_mode_is_announced_before_the_model_starts(
-    llm: LlamaChatModel, tts: PiperSynthesizer, tmp_path: Path
+    llm: LlamaChatModel, tts: PiperSynthesizer, tmp_path: Path, quick_modes: Path
 ) -> None:
-    r, log = speaker_for(llm, tts, tmp_path / "a.wav")
+    r, log = speaker_for(llm, tts, tmp_path / "a.wav", quick_modes)
     result = r.respond("How do I clean a cast iron pan?")
     names = [e.name for e in log.events]
     assert names.index("mode") < names.index("llm_model") < names.index("llm_first_token")
@@ -117,11 +128,13 @@ def test_a_long_reply_is_cut_at_a_sentence_at_the_modes_limit(
 
 
 def test_ask_forces_a_mode_and_keeps_one_conversation(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], quick_modes: Path
 ) -> None:
     events = tmp_path / "ev.jsonl"
+    config = tmp_path / "c.yaml"
+    config.write_text(f"dialog:\n  modes: {quick_modes}\n", encoding="utf-8")
     code = main(
-        ["ask", "--mode", "empathy", "I lost my keys again.", "What should I do?",
+        ["--config", str(config), "ask", "--mode", "empathy", "I lost my keys again.", "What should I do?",
          "--output", str(tmp_path / "a.wav"), "--events", str(events)]
     )  # fmt: skip
     out, err = capsys.readouterr()
