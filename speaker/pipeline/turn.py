@@ -89,14 +89,25 @@ class Responder:
         self.tts = tts
         self.sink = sink
         self.bus = bus
-        self.llm = llm
         self.llm_settings = llm_settings or LlmSettings()
         self.skills = skills or SkillSet([])
         self.skill_context = skill_context or SkillContext()
         self.on_action = on_action
         self.dialog = dialog
         self.cloud = cloud or (CloudEdge(llm, bus, local_name=self.llm_settings.model) if llm else None)
+        self.llm = llm
         self._interrupted = threading.Event()
+
+    @property
+    def llm(self) -> ChatModel | None:
+        return self._llm
+
+    @llm.setter
+    def llm(self, model: ChatModel | None) -> None:
+        """A model swapped in (e.g. after an update) answers the next turn, locally or as fallback."""
+        self._llm = model
+        if model is not None and self.cloud is not None:
+            self.cloud.local = model
 
     def warm(self, languages: tuple[str, ...] = ("en",)) -> None:
         """Evaluate the system prompts now (every mode's), so that a turn pays only for its own words."""
