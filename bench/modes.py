@@ -162,15 +162,22 @@ def main() -> int:
     reply = "".join(llm.stream(list(first.messages), first.options))
     dialog.remember(first, reply)
     second = dialog.plan("And of Germany?")
-    warm_stats, cold_stats = GenerationStats(), GenerationStats()
-    list(llm.stream(list(second.messages), options, warm_stats))
-    llm.forget_saved_prompts()
-    list(llm.stream(list(second.messages), options, cold_stats))
+    reused, cold, evaluated = [], [], []
+    for _ in range(args.rounds):
+        "".join(llm.stream(list(first.messages), first.options))  # the first turn, as it happened
+        stats = GenerationStats()
+        list(llm.stream(list(second.messages), options, stats))
+        reused.append(stats.prompt_seconds)
+        evaluated.append(stats.extra["evaluated_tokens"])
+        llm.forget_saved_prompts()
+        stats_cold = GenerationStats()
+        list(llm.stream(list(second.messages), options, stats_cold))
+        cold.append(stats_cold.prompt_seconds)
     turn2 = {
-        "prompt_tokens": warm_stats.prompt_tokens,
-        "evaluated": warm_stats.extra["evaluated_tokens"],
-        "reused_ms": 1000 * warm_stats.prompt_seconds,
-        "cold_ms": 1000 * cold_stats.prompt_seconds,
+        "prompt_tokens": stats.prompt_tokens,
+        "evaluated": statistics.median(evaluated),
+        "reused_ms": 1000 * statistics.median(reused),
+        "cold_ms": 1000 * statistics.median(cold),
     }
     figures["second_turn"] = turn2
     print(f"  second turn of a conversation: {turn2['evaluated']:.0f} of {turn2['prompt_tokens']} tokens "
