@@ -42,8 +42,10 @@ class Listener:
         self._last_voiced_arrived = 0.0
         self._ignore_until = 0.0
 
-    def start(self, audio_time: float) -> None:
+    def start(self, audio_time: float, *, no_speech_timeout: float | None = None) -> None:
+        """Listen for one utterance from `audio_time`; give up after `no_speech_timeout` (default: vad's)."""
         self.endpoint.reset()
+        self.endpoint.no_speech_timeout = no_speech_timeout or self.settings.no_speech_timeout_s
         self._stream = None
         self._preroll.clear()
         self._last_voiced_audio = audio_time
