@@ -39,6 +39,7 @@ from speaker.wake.base import Detection, WakeWordDetector
 log = logging.getLogger(__name__)
 
 PLAYBACK_TAIL = 0.25  # seconds after playback during which the room still echoes the reply
+FOLLOW_UP_QUIET = 0.2  # a follow-up is speech that starts after the reply, not talk that ran over it
 RECENT_SECONDS = 1.5  # audio kept while waiting for the wake word: the detector fires late
 
 
@@ -249,7 +250,7 @@ class VoiceLoop:
         self._back_to_wake()
         self.state = State.LISTENING
         self._in_follow_up, self._listen_from = True, self._mute_until
-        self.listener.start(self._mute_until, no_speech_timeout=self.follow_up_s)
+        self.listener.start(self._mute_until, no_speech_timeout=self.follow_up_s, quiet_first=FOLLOW_UP_QUIET)
         self.bus.emit(FollowUpListening(seconds=self.follow_up_s))
 
     def _woken_in_follow_up(self, frame: AudioChunk, arrived: float) -> bool:
