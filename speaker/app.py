@@ -10,8 +10,12 @@ from typing import Any
 
 from skills import default_skills
 from speaker.audio.sinks import AudioSink
+from speaker.dialog.modes import load_modes
+from speaker.dialog.session import Dialog
 from speaker.engines import STAGES, Engines, load_engines
 from speaker.events import EventBus, JsonlEventWriter
+from speaker.llm.cloud_edge import CloudEdge, CloudEdgePolicy
+from speaker.llm.remote import RemoteChatModel
 from speaker.models import InstalledModel, ModelStore
 from speaker.pipeline.turn import Responder
 from speaker.services import Services
@@ -49,10 +53,13 @@ def build_speaker(
     events_path: Path | None = None,
     bus: EventBus | None = None,
     models: Mapping[str, InstalledModel] | None = None,
+    warm: bool = True,
 ) -> Speaker:
     """Load everything a turn needs (and, with `listen`, the wake word, VAD and ASR too).
 
     `models` replaces the store's model for some stages (the active slots of OTA updates).
+    `warm`: evaluate every mode's system prompt now (a long-running speaker); without it each
+    prompt is evaluated, and kept, the first time a turn needs it (a one-off question).
     """
     bus = bus or EventBus()
     closers: list[Callable[[], None]] = []
@@ -60,6 +67,7 @@ def build_speaker(
         writer = JsonlEventWriter(events_path).open()
         bus.subscribe(writer)
         closers.append(writer.close)
+    dialog = build_dialog(settings)  # a bad modes file is reported before models load
     services = Services.from_settings(settings, bus, device=listen)
     services.start()  # MQTT connects in the background while the models load
     closers.append(services.close)
@@ -72,6 +80,8 @@ def build_speaker(
     except BaseException:
         services.close()
         raise
+    if dialog is not None and hasattr(engines.llm, "count_tokens"):
+        dialog.memory.count_tokens = engines.llm.count_tokens
     home = settings.home
     responder = Responder(
         tts=engines.tts,
@@ -81,9 +91,12 @@ def build_speaker(
         llm_settings=settings.llm,
         skills=default_skills(confirm_locks=home.confirm_locks, confirm_timeout_s=home.confirm_timeout_s),
         skill_context=services.skill_context(settings.asr.language, timers=listen),
+        dialog=dialog,
+        cloud=build_cloud_edge(settings, engines.llm, bus),
     )
     services.attach(engines.tts, responder.sink, engines.asr)
-    responder.warm()
+    if warm:
+        responder.warm(warm_languages(settings))
     speaker = Speaker(settings, store, engines, bus, sink, responder, closers=closers, services=services)
     if listen:
         from speaker.pipeline.listening import Listener
@@ -96,7 +109,32 @@ def build_speaker(
             bus=bus,
             audio=settings.audio,
             wake_settings=settings.wake,
+            follow_up_s=settings.dialog.follow_up_s if settings.dialog.enabled else 0.0,
         )
         speaker.loop.replaced_hooks.append(services.engine_replaced)  # model updates between turns
     log.info("models loaded in %.1f s", engines.load_seconds)
     return speaker
+
+
+def build_dialog(settings: Settings) -> Dialog | None:
+    """The dialog modes and conversation memory, or None when dialog modes are switched off."""
+    if not settings.dialog.enabled:
+        return None
+    book = load_modes(settings.modes_path)
+    return Dialog(book, settings.dialog, seed=settings.llm.seed)
+
+
+def build_cloud_edge(settings: Settings, llm: Any, bus: EventBus) -> CloudEdge:
+    """The local model, with the LAN server of `llm.remote` beside it when one is configured."""
+    remote_settings = settings.llm.remote
+    remote = RemoteChatModel.from_settings(remote_settings) if remote_settings.url else None
+    return CloudEdge(
+        llm, bus, local_name=settings.llm.model, remote=remote, policy=CloudEdgePolicy(remote_settings)
+    )
+
+
+def warm_languages(settings: Settings) -> tuple[str, ...]:
+    """The languages whose mode prompts are evaluated at start-up (others on first use)."""
+    if settings.dialog.language != "auto":
+        return (settings.dialog.language,)
+    return ("zh",) if settings.asr.language.startswith("zh") else ("en",)

@@ -91,6 +91,46 @@ class IntentMatched(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ModeChosen(Event):
+    """The dialog mode a turn is answered in, and why (before the language model starts)."""
+
+    name: ClassVar[str] = "mode"
+    mode: str
+    confidence: float
+    reason: str
+    source: str = ""  # forced | explicit | command | classifier | follow_up | default
+    language: str = "en"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmModelChosen(Event):
+    """Which model answers this turn (local or a remote server on the LAN), and why."""
+
+    name: ClassVar[str] = "llm_model"
+    source: str  # local | remote
+    model: str
+    reason: str
+    fallback: bool = False  # the remote failed before its first token; the local model answers
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationReset(Event):
+    """The conversation was forgotten: idle too long, or the user asked for a new one."""
+
+    name: ClassVar[str] = "conversation_reset"
+    reason: str  # idle | command
+    forgotten: int = 0  # exchanges forgotten
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUpListening(Event):
+    """After a reply the speaker listens without the wake word for a while."""
+
+    name: ClassVar[str] = "follow_up"
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class LlmFirstToken(Event):
     name: ClassVar[str] = "llm_first_token"
 

@@ -78,6 +78,31 @@ class AsrSettings:
 
 
 @dataclass(frozen=True)
+class RemoteSettings:
+    """Cloud-edge collaboration: an OpenAI-compatible chat server on the LAN (llama.cpp server, vLLM)."""
+
+    url: str | None = None  # e.g. http://192.168.1.20:8080; None: answer locally only
+    model: str = ""  # the model name sent with each request (vLLM needs it)
+    api_key_env: str | None = None  # name of an environment variable holding a bearer token
+    policy: Literal["local", "remote", "heavy"] = "local"
+    heavy_modes: tuple[str, ...] = ("knowledge",)  # `heavy`: these modes go remote
+    heavy_min_seconds: float = 4.0  # `heavy`: so do questions that take this long to say
+    connect_timeout_s: float = 0.5
+    first_token_timeout_s: float = 2.0  # no first token by then: the local model answers instead
+    read_timeout_s: float = 5.0  # longest pause between tokens once the reply streams
+    retry_after_s: float = 30.0  # after a failure, answer locally this long before trying again
+
+    def __post_init__(self) -> None:
+        if self.policy != "local" and not self.url:
+            raise ValueError(f"remote.policy is {self.policy!r} but remote.url is not set")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"remote.url must start with http:// or https://, got {self.url!r}")
+        timeouts = (self.connect_timeout_s, self.first_token_timeout_s, self.read_timeout_s)
+        if min(timeouts) <= 0 or self.retry_after_s < 0:
+            raise ValueError("remote timeouts must be positive")
+
+
+@dataclass(frozen=True)
 class LlmSettings:
     engine: str = "llama"
     model: str = "smollm2-135m-instruct-q4_1"
@@ -91,11 +116,27 @@ class LlmSettings:
     system_prompt: str = (
         "You are a friendly voice assistant in a home. Answer in one or two short, plain sentences "
         "that sound natural when spoken. No lists, no markdown."
-    )
+    )  # only for turns without dialog modes (dialog.enabled: false)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
 
     def __post_init__(self) -> None:
         if self.threads < 1 or self.max_tokens < 1 or self.context_tokens < 256:
             raise ValueError("llm.threads and llm.max_tokens must be >= 1, llm.context_tokens >= 256")
+
+
+@dataclass(frozen=True)
+class DialogSettings:
+    enabled: bool = True  # false: one system prompt (llm.system_prompt), no modes, no memory
+    modes: Path | None = None  # None: modes.yaml beside the default speaker.yaml
+    language: Literal["auto", "en", "zh"] = "auto"  # the prompts' language; auto: the utterance's
+    memory_tokens: int = 600  # earlier turns the model sees, at most
+    idle_timeout_s: float = 300.0  # a conversation quiet this long is forgotten
+    follow_up_s: float = 6.0  # after a reply, listen this long without the wake word; 0: off
+    follow_up_bonus: float = 2.0  # how strongly a conversation keeps its mode (cue weight)
+
+    def __post_init__(self) -> None:
+        if self.memory_tokens < 0 or self.idle_timeout_s <= 0 or self.follow_up_s < 0:
+            raise ValueError("dialog: memory_tokens and follow_up_s must be >= 0, idle_timeout_s > 0")
 
 
 @dataclass(frozen=True)
@@ -231,6 +272,7 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    dialog: DialogSettings = field(default_factory=DialogSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     models: ModelsSettings = field(default_factory=ModelsSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
@@ -254,6 +296,10 @@ class Settings:
     @property
     def catalog_path(self) -> Path:
         return self.models.catalog or default_config_dir() / "models.yaml"
+
+    @property
+    def modes_path(self) -> Path:
+        return self.dialog.modes or default_config_dir() / "modes.yaml"
 
 
 def with_asr_grammar(settings: Settings, phrases: Sequence[str]) -> Settings:

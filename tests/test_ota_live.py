@@ -144,7 +144,9 @@ def test_a_new_llm_whose_first_turn_fails_is_rolled_back_by_itself(
     operator = Operator.new()
     settings = device_settings(tmp_path / "ota", operator, trial_turns=2)
     settings = dataclasses.replace(
-        settings, llm=dataclasses.replace(settings.llm, context_tokens=256, max_tokens=196)
+        settings,
+        llm=dataclasses.replace(settings.llm, context_tokens=256, max_tokens=196),
+        dialog=dataclasses.replace(settings.dialog, enabled=False),  # llm.max_tokens, not a mode's
     )
     live = LiveSpeaker(settings, store, NullSink())
     responder, swap = live.speaker.responder, live.ota.swap

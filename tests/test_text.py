@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from speaker.text.language import for_voice
+from speaker.text.length import SpokenBudget, cut_to_limit, spoken_seconds
 from speaker.text.sentences import SentenceSplitter, split_sentences
 from speaker.text.speakable import speakable
 
@@ -20,6 +22,20 @@ from speaker.text.speakable import speakable
         ("我很好。你呢？我们走吧！好", ["我很好。", "你呢？", "我们走吧！", "好"]),
         ("First line\n- second item\n", ["First line", "- second item"]),
         ("So am I. Good.", ["So am I.", "Good."]),
+        ("Version 2.0.1 is out. Update now.", ["Version 2.0.1 is out.", "Update now."]),
+        ("Pi is about 3.14159. That is enough.", ["Pi is about 3.14159.", "That is enough."]),
+        ("Steps: 1. Boil water. 2. Add rice.", ["Steps: 1. Boil water.", "2. Add rice."]),
+        ("Buy eggs, milk, etc. Then go home.", ["Buy eggs, milk, etc.", "Then go home."]),
+        ("Use salt, pepper, etc. as you like.", ["Use salt, pepper, etc. as you like."]),
+        ("Meet at 5 p.m. tomorrow. Bye.", ["Meet at 5 p.m. tomorrow.", "Bye."]),
+        (
+            "Mt. Everest is 8,849 m tall. St. Louis is not.",
+            ["Mt. Everest is 8,849 m tall.", "St. Louis is not."],
+        ),
+        ("温度是3.5度。明天更冷；记得穿外套！", ["温度是3.5度。", "明天更冷；", "记得穿外套！"]),
+        ("他说：“好的。”然后走了……真的吗？！", ["他说：“好的。”", "然后走了……", "真的吗？！"]),
+        ("这是第一句．这是第二句｡", ["这是第一句．这是第二句｡"]),
+        ("Paris是法国的首都。It is big.", ["Paris是法国的首都。", "It is big."]),
     ],
 )
 def test_split(text: str, sentences: list[str]) -> None:
@@ -55,10 +71,72 @@ def test_a_long_first_sentence_is_cut_at_a_comma() -> None:
         ("1. Boil water\n2) Add rice", "Boil water\nAdd rice"),
         ("See [the guide](https://example.com/x) now", "See the guide now"),
         ("Visit https://www.example.com/path for more", "Visit example dot com for more"),
-        ("Great idea 🎉👍!", "Great idea !"),
-        ("Code:\n```python\nprint(1)\n```\nDone", "Code:\n \nDone"),
+        ("Great idea 🎉👍!", "Great idea!"),
+        ("Code:\n```python\nprint(1)\n```\nDone", "Code:\nDone"),
         ("Salt & pepper", "Salt and pepper"),
+        ("> a quote\n---\n* star item", "a quote\nstar item"),
+        ("Mail me at jo.doe@example.org today", "Mail me at jo.doe at example dot org today"),
+        ("It is 20°C and 50% humid", "It is 20 degrees Celsius and 50 percent humid"),
+        ("Wait ~5 minutes!!!", "Wait about 5 minutes!"),
+        ("I love it ☀️❤️ so much", "I love it so much"),
+        ("Use `ls -la` here", "Use ls -la here"),
+        ("![a cat](cat.png) and e.g. this", "a cat and e.g. this"),
+        ("| a | b |\n|---|---|\n| 1 | 2 |", ", a, b,\n, 1, 2,"),
+        ("**注意**：\n1、先洗手\n2、再做饭😊", "注意：\n先洗手\n再做饭"),
+        ("详情见 https://example.cn/page 。", "详情见 example点cn。"),
     ],
 )
 def test_speakable(text: str, spoken: str) -> None:
     assert speakable(text) == spoken
+
+
+def test_chinese_closing_quote_after_the_cut_does_not_start_the_next_sentence() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("他说：“好的。") == ["他说：“好的。"]
+    assert splitter.feed("”然后走了。") == ["然后走了。"]
+    assert splitter.flush() == []
+
+
+def test_abbreviation_waits_for_the_next_word() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("Bring cups, plates, etc. ") == []
+    assert splitter.feed("Then we eat.") == ["Bring cups, plates, etc."]
+
+
+def test_spoken_seconds_counts_words_and_hanzi() -> None:
+    assert spoken_seconds("one two three four five six seven eight nine ten") == pytest.approx(10 / 2.6)
+    assert spoken_seconds("今天天气很好") == pytest.approx(6 / 4.5)
+    assert spoken_seconds("**") == 0.0
+
+
+def test_reply_is_cut_at_a_sentence_boundary_at_the_limit() -> None:
+    reply = "The sun is a star. It is very hot and very big indeed. It will shine for billions of years."
+    assert cut_to_limit(reply, 4.0) == "The sun is a star."  # the second sentence would pass 4 s
+    assert cut_to_limit(reply, 6.0) == "The sun is a star. It is very hot and very big indeed."
+    assert cut_to_limit(reply, None) == reply
+    assert (
+        cut_to_limit("太阳是一颗恒星。它非常热。它还会燃烧很久很久很久。", 3.0)
+        == "太阳是一颗恒星。它非常热。"
+    )
+
+
+def test_a_sentence_handed_over_in_parts_is_finished_past_the_limit() -> None:
+    budget = SpokenBudget(2.0)
+    assert budget.admit("When you cook pasta at home for many people,")  # cut early at a comma
+    assert budget.admit("use a big pot and plenty of salt.")  # the rest of that sentence
+    assert not budget.admit("Stir it.")
+
+
+def test_a_voice_says_what_it_can() -> None:
+    assert for_voice("灵感模式。我们来想点什么？", "en-us") == ""  # not "Chinese letter" eight times
+    assert for_voice("The word 你好 means hello。", "en-us") == "The word means hello."
+    assert for_voice("我有3只猫，叫Tom和Jerry！", "en-us") == ""
+    assert for_voice("灵感模式。", "cmn") == "灵感模式。"
+    assert for_voice("Hello there.", "en-us") == "Hello there."
+
+
+def test_first_sentence_is_always_said_and_refusal_is_final() -> None:
+    budget = SpokenBudget(1.0)
+    assert budget.admit("This first sentence is longer than one second of speech.")
+    assert not budget.admit("Short.")
+    assert not budget.admit("Ok.")  # once cut, the reply stays cut: no skipping ahead

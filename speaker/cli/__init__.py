@@ -31,6 +31,7 @@ common uses:
   speaker run                                 listen on the microphone, answer on the speaker
   speaker run --input in.wav --output out.wav run the same loop on a recording
   speaker ask "why is the sky blue?"          the text part of a turn: answer, speak, print
+  speaker route "let's brainstorm"            which dialog mode an utterance goes to, and why
   speaker models fetch                        download and verify the default models
   speaker devices                             list microphones and speakers
   speaker doctor                              check devices, models, memory, broker: what to fix

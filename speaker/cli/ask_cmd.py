@@ -18,13 +18,17 @@ log = logging.getLogger(__name__)
 
 HELP = """\
 Answer a typed question exactly as a spoken one would be answered (local skills first, then the
-language model), speak the reply, and print it.
+dialog mode router and the language model), speak the reply, and print it. Several utterances
+are one conversation: each is answered knowing the ones before.
 
 examples:
   speaker ask "why is the sky blue?"
   speaker ask "what time is it" --output reply.wav
   speaker ask "turn off the kitchen light" --mqtt mqtt://user:pass@homeassistant.local
   speaker ask "把客厅的灯打开" --mqtt mqtt://user:pass@homeassistant.local
+  speaker ask --mode inspiration "something for a rainy sunday"
+  speaker ask "I had a rough day" "what could cheer me up?" --events ev.jsonl
+  speaker ask - < questions.txt                    one utterance per line, one conversation
 """
 
 
@@ -35,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("text", help="what the user says")
+    p.add_argument("text", nargs="+", help="what the user says; several: one conversation; '-': stdin lines")
+    p.add_argument("--mode", metavar="MODE", help="answer in this dialog mode (see config/modes.yaml)")
     p.add_argument("--output", type=Path, metavar="OUT.wav", help="write the spoken reply to this WAV file")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="playback device (see `speaker devices`)")
     p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="write every event as one JSON line")
@@ -69,29 +74,41 @@ def _ota_models(settings: Settings) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from speaker.app import build_speaker
     from speaker.audio.sinks import WavFileSink
+    from speaker.cli.route_cmd import utterances
     from speaker.events import EventLog
 
     settings = with_mqtt_url(load_settings(args.config), args.mqtt)
     resolve_broker(settings)
-    text = args.text.strip()
-    if not text:
+    texts = utterances(args.text)
+    if not texts:
         raise SpeakerError(
             'nothing to ask: give the question as text, e.g. speaker ask "why is the sky blue?"'
         )
+    if args.mode is not None:
+        from speaker.dialog.modes import load_modes
+
+        if not settings.dialog.enabled:
+            raise SpeakerError("--mode needs dialog modes, but dialog.enabled is false in the config")
+        load_modes(settings.modes_path).require(args.mode)  # a wrong name fails before models load
     device = args.output_device if args.output_device is not None else settings.audio.output_device
     sink = _sink(args, device)
     if isinstance(sink, WavFileSink):
         sink.open()
     speaker = build_speaker(
-        settings, sink, listen=False, events_path=args.events, models=_ota_models(settings)
+        settings, sink, listen=False, events_path=args.events, models=_ota_models(settings), warm=False
     )
     events = EventLog()
     speaker.bus.subscribe(events)
+    failed = False
     try:
         speaker.services.wait_ready()  # the broker, and the devices and states it holds
-        result = speaker.responder.respond(text)
+        for text in texts:
+            start = len(events.events)
+            result = speaker.responder.respond(text, mode=args.mode)
+            print(result.reply, flush=True)
+            errors = [e for e in events.events[start:] if e.name == "error"]
+            failed = failed or bool(errors and not result.reply)
     finally:
         sink.close()
         speaker.close()
-    print(result.reply)
-    return 1 if events.named("error") and not result.reply else 0
+    return 1 if failed else 0

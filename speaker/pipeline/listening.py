@@ -41,9 +41,20 @@ class Listener:
         self._last_voiced_audio = 0.0
         self._last_voiced_arrived = 0.0
         self._ignore_until = 0.0
+        self._quiet_needed = 0.0  # speech counts only after this much silence has been heard
+        self._quiet_heard = 0.0
 
-    def start(self, audio_time: float) -> None:
+    def start(
+        self, audio_time: float, *, no_speech_timeout: float | None = None, quiet_first: float = 0.0
+    ) -> None:
+        """Listen for one utterance from `audio_time`; give up after `no_speech_timeout` (default: vad's).
+
+        `quiet_first`: speech already going on when listening starts is not the start of a request
+        (after a reply: someone talked over the speaker); it counts once this much silence was heard.
+        """
         self.endpoint.reset()
+        self._quiet_needed, self._quiet_heard = quiet_first, 0.0
+        self.endpoint.no_speech_timeout = no_speech_timeout or self.settings.no_speech_timeout_s
         self._stream = None
         self._preroll.clear()
         self._last_voiced_audio = audio_time
@@ -55,6 +66,12 @@ class Listener:
 
     def feed(self, frame: AudioChunk, arrived: float) -> ListenResult:
         voiced = self.vad.is_speech(frame) and frame.timestamp >= self._ignore_until
+        if self._quiet_needed > 0:
+            self._quiet_heard = 0.0 if voiced else self._quiet_heard + frame.duration
+            if self._quiet_heard < self._quiet_needed:
+                voiced = False
+            else:
+                self._quiet_needed = 0.0
         if voiced:
             self._last_voiced_audio = frame.end
             self._last_voiced_arrived = arrived

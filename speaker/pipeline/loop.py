@@ -22,6 +22,7 @@ from speaker.errors import SpeakerError
 from speaker.events import (
     ErrorEvent,
     EventBus,
+    FollowUpListening,
     NoSpeech,
     PartialTranscript,
     Ready,
@@ -34,11 +35,12 @@ from speaker.pipeline.listening import Listener, ListenResult
 from speaker.pipeline.swap import replace_wrapped, unwrapped
 from speaker.pipeline.turn import Responder, TurnResult
 from speaker.settings import AudioSettings, WakeSettings
-from speaker.wake.base import WakeWordDetector
+from speaker.wake.base import Detection, WakeWordDetector
 
 log = logging.getLogger(__name__)
 
 PLAYBACK_TAIL = 0.25  # seconds after playback during which the room still echoes the reply
+FOLLOW_UP_QUIET = 0.2  # a follow-up is speech that starts after the reply, not talk that ran over it
 RECENT_SECONDS = 1.5  # audio kept while waiting for the wake word: the detector fires late
 
 
@@ -58,6 +60,7 @@ class VoiceLoop:
         bus: EventBus,
         audio: AudioSettings | None = None,
         wake_settings: WakeSettings | None = None,
+        follow_up_s: float = 0.0,
     ) -> None:
         self.wake = wake
         self.listener = listener
@@ -78,6 +81,9 @@ class VoiceLoop:
         self._recent: collections.deque[tuple[AudioChunk, float]] = collections.deque()
         # True for sources read faster than real time: the loop waits for each turn (see run_on).
         self.responder_blocks = False
+        self.follow_up_s = follow_up_s  # after a reply, listen this long without the wake word
+        self._listen_from = 0.0  # input audio time from which a follow-up is listened to
+        self._in_follow_up = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -153,20 +159,28 @@ class VoiceLoop:
             self.listener.observe(frame)
             detection = self.wake.process(frame)
             if detection is not None:
-                self.bus.emit(Wake(phrase=detection.phrase, score=detection.score))
-                self.state = State.LISTENING
-                self.listener.start(detection.end)
-                # The detector fires a little after the phrase ended, and people do not pause
-                # after "hey computer": what followed the phrase is the start of the request.
-                after = [(f, t) for f, t in self._recent if f.timestamp >= detection.end - 1e-6]
-                self._recent.clear()
-                for held, held_arrived in after:
-                    if self.state is not State.LISTENING:
-                        break
-                    self._listen(held, held_arrived)
+                self._woken(detection)
             return
         if self.state is State.LISTENING:
+            if frame.timestamp < self._listen_from:
+                return  # the reply is still playing (or echoing): not the user's follow-up
+            if self._in_follow_up and self._woken_in_follow_up(frame, arrived):
+                return
             self._listen(frame, arrived)
+
+    def _woken(self, detection: Detection) -> None:
+        self.bus.emit(Wake(phrase=detection.phrase, score=detection.score))
+        self.state = State.LISTENING
+        self._in_follow_up, self._listen_from = False, 0.0
+        self.listener.start(detection.end)
+        # The detector fires a little after the phrase ended, and people do not pause
+        # after "hey computer": what followed the phrase is the start of the request.
+        after = [(f, t) for f, t in self._recent if f.timestamp >= detection.end - 1e-6]
+        self._recent.clear()
+        for held, held_arrived in after:
+            if self.state is not State.LISTENING:
+                break
+            self._listen(held, held_arrived)
 
     def _remember(self, frame: AudioChunk, arrived: float) -> None:
         self._recent.append((frame, arrived))
@@ -232,10 +246,38 @@ class VoiceLoop:
         played = result.audio_seconds if result else 0.0
         # Whatever the mic heard while the reply played is not a wake word.
         self._mute_until = max(self.bus.clock.audio(), self._turn_started_audio + played) + PLAYBACK_TAIL
+        if self._wants_follow_up(result):
+            self._open_follow_up()
+        else:
+            self._back_to_wake()
+
+    # --- follow-up window: after a reply, the user may answer without the wake word ---
+
+    def _wants_follow_up(self, result: TurnResult | None) -> bool:
+        if self.follow_up_s <= 0 or result is None or self._stop.is_set():
+            return False
+        return bool(result.reply) and not result.interrupted and result.action != "stop"
+
+    def _open_follow_up(self) -> None:
         self._back_to_wake()
+        self.state = State.LISTENING
+        self._in_follow_up, self._listen_from = True, self._mute_until
+        self.listener.start(self._mute_until, no_speech_timeout=self.follow_up_s, quiet_first=FOLLOW_UP_QUIET)
+        self.bus.emit(FollowUpListening(seconds=self.follow_up_s))
+
+    def _woken_in_follow_up(self, frame: AudioChunk, arrived: float) -> bool:
+        """The wake word said anyway inside the window: the request starts after it, as always."""
+        self._remember(frame, arrived)
+        detection = self.wake.process(frame)
+        if detection is None:
+            return False
+        self.listener.cancel()
+        self._woken(detection)
+        return True
 
     def _back_to_wake(self) -> None:
         self.state = State.WAITING_FOR_WAKE
+        self._in_follow_up = False
         self._recent.clear()
         self.listener.cancel()
         self.wake.reset()

@@ -1,7 +1,9 @@
 """Split streamed text into sentences, handing each over the moment it is complete.
 
-English ends a sentence at . ! ? followed by white space (so "3.5" and "e.g." do not end one);
-Chinese ends at 。！？； with no space needed. A line break ends one too (lists, paragraphs).
+English ends a sentence at . ! ? followed by white space, so "3.5", "e.g." and "Dr. Smith" do
+not end one (a period after a number or a known abbreviation waits for the next character or
+word to decide); Chinese ends at 。！？；… and their full-width forms with no space needed.
+A line break ends one too (lists, paragraphs), and "1." at the start of a list item does not.
 A very long run with no end is cut at a comma so that speech can start.
 """
 
@@ -9,14 +11,17 @@ from __future__ import annotations
 
 import re
 
-ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt vs etc e.g i.e a.m p.m u.s u.k fig approx dept inc ltd corp".split()
-)
-_CJK_END = "。！？；…"
+# Titles are never the end of a sentence: "Dr. Jones", "St. Louis", "Mt. Everest".
+TITLES = frozenset("mr mrs ms dr prof sr jr st mt vs fig no approx dept gen col lt sgt rev".split())
+# These end a sentence only when a capitalized word follows: "apples, pears, etc. Then ...".
+ABBREVIATIONS = frozenset("etc e.g i.e a.m p.m u.s u.k inc ltd corp co jan feb aug sept oct nov dec".split())
+_CJK_END = "。！？；…｡！？"
 _LATIN_END = ".!?"
-_CLOSERS = "\"'”’)]}」』）"
+_CLOSERS = "\"'”’)]}」』）》〉】"
+_LATE_CLOSERS = "”’)]}」』）》〉】"
 _SOFT_BREAKS = ",;:，、；：—"
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+_LIST_NUMBER = re.compile(r"(?:^|\n|[:：]\s*)\s*\d{1,2}\.$")
 
 
 class SentenceSplitter:
@@ -27,21 +32,29 @@ class SentenceSplitter:
         self.first_soft_limit = first_soft_limit  # sooner for the first sentence: it is waited for
         self._buffer = ""
         self._emitted = 0
+        self._fed = 0  # characters fed so far
+        self.ends: list[int] = []  # per sentence returned: how many characters fed it covers
 
     def feed(self, text: str) -> list[str]:
+        self._fed += len(text)
+        if not self._buffer and self._emitted:
+            text = text.lstrip(_LATE_CLOSERS)  # a closing quote that came after the cut
         self._buffer += text
         out = []
         while (cut := self._find_cut()) is not None:
-            sentence, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:]
+            sentence, rest = self._buffer[:cut].strip(), self._buffer[cut:]
+            self._buffer = rest.lstrip(_LATE_CLOSERS)  # a closing quote that came after the cut
             if sentence:
                 out.append(sentence)
+                self.ends.append(self._fed - len(self._buffer))
                 self._emitted += 1
         return out
 
     def flush(self) -> list[str]:
         rest, self._buffer = self._buffer.strip(), ""
-        if rest:
+        if rest.strip(_CLOSERS):
             self._emitted += 1
+            self.ends.append(self._fed)
             return [rest]
         return []
 
@@ -56,8 +69,15 @@ class SentenceSplitter:
                 end = _after_closers(text, i + 1)
                 if end >= len(text):
                     return None  # wait: the next character decides ("3." vs "3.5", "e." vs "e.g.")
-                if text[end].isspace() and not self._is_abbreviation(text[: i + 1]):
-                    return end
+                if not text[end].isspace():
+                    continue
+                if char == ".":
+                    ends = self._period_ends_sentence(text[: i + 1], text[end:])
+                    if ends is None:
+                        return None  # wait for the next word
+                    if not ends:
+                        continue
+                return end
         limit = self.first_soft_limit if self._emitted == 0 else self.soft_limit
         if len(text) > limit:
             cut = max(text.rfind(c, 0, len(text) - 1) for c in _SOFT_BREAKS)
@@ -65,15 +85,24 @@ class SentenceSplitter:
                 return cut + 1
         return None
 
-    @staticmethod
-    def _is_abbreviation(text: str) -> bool:
-        match = _WORD_BEFORE.search(text)
+    def _period_ends_sentence(self, before: str, after: str) -> bool | None:
+        """Does the period at the end of `before` end the sentence? None: the next word decides."""
+        if _LIST_NUMBER.search(before):
+            return False  # "1. Boil water": a list number, not the end of a sentence
+        match = _WORD_BEFORE.search(before)
         if not match:
-            return False
-        word = match.group(1).lower()
-        if word in ABBREVIATIONS:
             return True
-        return len(word) == 1 and word != "i" and match.group(1).isupper()  # an initial: "J. K. Rowling"
+        word = match.group(1).lower()
+        if word in TITLES:
+            return False
+        if len(word) == 1 and word != "i" and match.group(1).isupper():
+            return False  # an initial: "J. K. Rowling"
+        if word in ABBREVIATIONS:
+            following = after.lstrip()
+            if not following:
+                return None
+            return following[0].isupper()
+        return True
 
 
 def _after_closers(text: str, index: int) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from speaker.audio.chunk import AudioChunk
 from speaker.errors import ModelError, StageError
+from speaker.text.language import for_voice
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class PiperSynthesizer:
         self.sample_rate = 22050
         self._voice: Any = None
         self._syn_config: Any = None
+        self.language = "en-us"  # the voice's espeak-ng language, from its config
+        self._warned_unspeakable = False
 
     def load(self) -> None:
         if self._voice is not None:
@@ -57,12 +60,25 @@ class PiperSynthesizer:
         self._voice = PiperVoice(session=session, config=config)
         self._syn_config = SynthesisConfig(length_scale=self.length_scale)
         self.sample_rate = config.sample_rate
+        self.language = config.espeak_voice or self.language
         for _ in self.synthesize("Ready."):  # the first inference pays for allocations: not a user's turn
             pass
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
         if self._voice is None:
             raise StageError("tts", "the voice is not loaded")
+        spoken = for_voice(text, self.language)
+        if spoken != text and not self._warned_unspeakable:
+            self._warned_unspeakable = True
+            log.warning(
+                "the voice %s (%s) cannot speak Chinese; it says the rest. Set tts.voice to a Chinese "
+                "piper voice (see README, Dialog modes)",
+                self.model_path.name,
+                self.language,
+            )
+        if not spoken:
+            return
+        text = spoken
         try:
             for chunk in self._voice.synthesize(text, self._syn_config):
                 yield AudioChunk(chunk.sample_rate, 2, 1, chunk.audio_int16_bytes)
