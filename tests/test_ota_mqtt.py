@@ -138,8 +138,10 @@ def test_an_update_published_on_the_broker_switches_the_running_speaker_and_show
 ) -> None:
     say = SpeechCache(speech_dir).piper
     question = "Hey computer, what time is it?"  # answered by a local skill: the turns stay short
-    wav = tmp_path / "questions.wav"  # one every ~9 s; the speaker is stopped once everything is seen
-    write_wav(wav, concat(say(question, lead=0.3, trail=7.0), *[say(question, lead=0.0, trail=7.0)] * 6))
+    # One every ~13 s: after each reply the follow-up window (6 s) ends and the speaker is idle, the
+    # moment a new model is switched in. The speaker is stopped once everything is seen.
+    wav = tmp_path / "questions.wav"
+    write_wav(wav, concat(say(question, lead=0.3, trail=11.0), *[say(question, lead=0.0, trail=11.0)] * 5))
     config = tmp_path / "speaker.yaml"
     config.write_text(
         f"ota:\n  dir: {tmp_path / 'ota'}\n  trusted_keys:\n    - {operator.public}\n  trial_turns: 1\n"
@@ -203,6 +205,8 @@ def test_an_update_published_on_the_broker_switches_the_running_speaker_and_show
     assert first_progress < done[0]["wall"] and installed > wakes[0]["wall"], "no turn while it updated"
     for wake, turn in zip(wakes, done, strict=False):  # the switch is never inside a turn
         assert not wake["wall"] <= switched <= turn["wall"], (wake["wall"], switched, turn["wall"])
+    ended = [e["wall"] for e in speaker.events("no_speech") if e["wall"] > done[0]["wall"]]
+    assert speaker.events("follow_up") and ended[0] <= switched, "switched inside the follow-up window"
     assert any(d["wall"] > switched for d in done), "no turn answered with the new voice"
 
     # Home Assistant's update entity: in progress with rising percentages, then the new version.
