@@ -56,10 +56,11 @@ class PiperSpeech:
         self,
         text: str,
         length_scale: float | None = None,
-        noise_scale: float | None = None,
-        noise_w_scale: float | None = None,
+        noise_scale: float | None = 0.0,
+        noise_w_scale: float | None = 0.0,
     ) -> AudioChunk:
-        """`noise_scale` and `noise_w_scale` of 0 make the same text always give the same audio."""
+        """Noise scales of 0 (the default) make the same text always give the same audio, so that
+        tests and benchmarks are repeatable; None takes the voice's own, varying, defaults."""
         from piper import PiperVoice, SynthesisConfig
 
         if self._voice is None:
