@@ -110,6 +110,7 @@ def build_speaker(
             audio=settings.audio,
             wake_settings=settings.wake,
             follow_up_s=settings.dialog.follow_up_s if settings.dialog.enabled else 0.0,
+            muted=lambda: services.controls.muted,
         )
         speaker.loop.replaced_hooks.append(services.engine_replaced)  # model updates between turns
     log.info("models loaded in %.1f s", engines.load_seconds)

@@ -80,3 +80,26 @@ def test_the_wake_word_said_anyway_inside_the_window_is_not_part_of_the_request(
     done = [e for e in evs if e["event"] == "turn_done"]
     assert len(done) == 2 and "capital" in done[1]["transcript"]
     assert "computer" not in done[1]["transcript"]
+
+
+def test_no_follow_up_is_listened_to_once_the_microphone_is_muted(
+    store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    voice = PiperSpeech(store.require("piper-en-us-joe-medium").main)
+    audio = concat(
+        pad(voice.say("Hey computer. Mute the microphone."), lead=1.0, trail=5.0),
+        # inside what would be the follow-up window: a muted speaker must not hear it
+        pad(voice.say("What time is it?"), lead=0.0, trail=2.0),
+    )
+    wav, events = tmp_path / "in.wav", tmp_path / "events.jsonl"
+    write_wav(wav, audio)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"controls:\n  state_file: {tmp_path / 'controls.json'}\n", encoding="utf-8")
+    code = main(["--config", str(config), "run", "--input", str(wav), "--output", str(tmp_path / "o.wav"),
+                 "--events", str(events)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    evs = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+    names = [e["event"] for e in evs]
+    done = [e for e in evs if e["event"] == "turn_done"]
+    assert len(done) == 1 and done[0]["reply"].startswith("Microphone off")
+    assert "follow_up" not in names and names.count("speech_start") == 1

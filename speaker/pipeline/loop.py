@@ -61,8 +61,10 @@ class VoiceLoop:
         audio: AudioSettings | None = None,
         wake_settings: WakeSettings | None = None,
         follow_up_s: float = 0.0,
+        muted: Callable[[], bool] | None = None,
     ) -> None:
         self.wake = wake
+        self.muted = muted or (lambda: False)  # the microphone switched off: nothing is listened to
         self.listener = listener
         self.responder = responder
         self.bus = bus
@@ -162,6 +164,9 @@ class VoiceLoop:
                 self._woken(detection)
             return
         if self.state is State.LISTENING:
+            if self.muted():  # muted mid-request or in a follow-up window: stop listening at once
+                self._back_to_wake()
+                return
             if frame.timestamp < self._listen_from:
                 return  # the reply is still playing (or echoing): not the user's follow-up
             if self._in_follow_up and self._woken_in_follow_up(frame, arrived):
@@ -254,7 +259,7 @@ class VoiceLoop:
     # --- follow-up window: after a reply, the user may answer without the wake word ---
 
     def _wants_follow_up(self, result: TurnResult | None) -> bool:
-        if self.follow_up_s <= 0 or result is None or self._stop.is_set():
+        if self.follow_up_s <= 0 or result is None or self._stop.is_set() or self.muted():
             return False
         return bool(result.reply) and not result.interrupted and result.action != "stop"
 
