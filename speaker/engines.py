@@ -27,6 +27,16 @@ def _pocketsphinx_wake(s: Settings, store: ModelStore) -> Any:
     )
 
 
+def _classifier_wake(s: Settings, store: ModelStore) -> Any:
+    from speaker.wake.classifier import ClassifierWakeWord, bundled_model
+
+    if isinstance(store, _Pinned):  # an over-the-air update: its file is the wake model
+        path = store.model.main
+    else:
+        path = s.wake.classifier or bundled_model()
+    return ClassifierWakeWord(path, threshold=s.wake.score_threshold, phrase=s.wake.phrase)
+
+
 def _vosk_wake(s: Settings, store: ModelStore) -> Any:
     from speaker.wake.vosk import VoskWakeWord
 
@@ -73,7 +83,10 @@ def _webrtc(s: Settings, store: ModelStore) -> Any:
 Builder = Callable[[Settings, ModelStore], Any]
 # (settings key of the engine name, {engine name: builder}) per stage
 REGISTRY: dict[str, tuple[str, dict[str, Builder]]] = {
-    "wake": ("wake.engine", {"pocketsphinx": _pocketsphinx_wake, "vosk": _vosk_wake}),
+    "wake": (
+        "wake.engine",
+        {"classifier": _classifier_wake, "pocketsphinx": _pocketsphinx_wake, "vosk": _vosk_wake},
+    ),
     "vad": ("vad.engine", {"webrtc": _webrtc}),
     "asr": ("asr.engine", {"pocketsphinx": _pocketsphinx_asr, "vosk": _vosk_asr}),
     "llm": ("llm.engine", {"llama": _llama}),

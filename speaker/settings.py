@@ -41,15 +41,19 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class WakeSettings:
-    engine: str = "pocketsphinx"  # pocketsphinx | vosk
-    model: str = "pocketsphinx-en-us"  # a model id from the catalog
+    engine: str = "classifier"  # classifier (trained) | pocketsphinx | vosk
+    model: str = "pocketsphinx-en-us"  # a model id from the catalog (pocketsphinx, vosk)
     phrase: str = "hey computer"
     threshold: float = 1e-20  # pocketsphinx keyphrase threshold: larger is stricter
+    classifier: Path | None = None  # a trained wake model (.npz); None: the bundled "hey computer"
+    score_threshold: float | None = None  # classifier: overrides the model's own (0..1, larger is stricter)
     during_playback: Literal["mute", "listen"] = "mute"  # its own voice must not wake it
 
     def __post_init__(self) -> None:
         if not self.phrase.strip():
             raise ValueError("wake.phrase must not be empty")
+        if self.score_threshold is not None and not 0.0 < self.score_threshold < 1.0:
+            raise ValueError("wake.score_threshold must be between 0 and 1 (or null: the model's own)")
 
 
 @dataclass(frozen=True)

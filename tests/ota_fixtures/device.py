@@ -99,11 +99,15 @@ class Operator:
 
 
 def device_settings(ota_dir: Path, operator: Operator | str, **ota: Any) -> Settings:
-    """The default settings (the shared model store), with this test's OTA directory and key."""
+    """The default settings (the shared model store), with this test's OTA directory and key.
+
+    The wake word runs on pocketsphinx: the updates these tests push for it are pocketsphinx models.
+    """
     base = load_settings()
     key = operator.public if isinstance(operator, Operator) else operator
     values = {"dir": ota_dir, "trusted_keys": (key,), "device_id": "test-speaker", **ota}
-    return dataclasses.replace(base, ota=OtaSettings(**values))
+    wake = dataclasses.replace(base.wake, engine="pocketsphinx")
+    return dataclasses.replace(base, ota=OtaSettings(**values), wake=wake)
 
 
 def config_file(path: Path, settings: Settings) -> Path:
@@ -112,7 +116,8 @@ def config_file(path: Path, settings: Settings) -> Path:
     keys = "".join(f"\n    - {k}" for k in ota.trusted_keys)
     path.write_text(
         f"ota:\n  dir: {ota.dir}\n  device_id: {ota.device_id}\n  trusted_keys:{keys}\n"
-        f"  min_free_mb: {ota.min_free_mb}\n",
+        f"  min_free_mb: {ota.min_free_mb}\n"
+        f"wake:\n  engine: {settings.wake.engine}\n",
         encoding="utf-8",
     )
     return path

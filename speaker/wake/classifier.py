@@ -1,0 +1,148 @@
+"""Wake word by a trained classifier on audio embeddings (the default engine).
+
+Every 80 ms the newest ~1.3 s of audio, as a sequence of speech embeddings (features.py), is
+scored by a small network trained for one phrase (model.py, `speaker wake train`). A detection
+is reported when the score reaches the model's threshold on `hits` steps in a row.
+
+Most of the cost is the embedding (~3 ms of one core per 80 ms step here). It is computed only
+while someone may be talking: a cheap voice-activity gate (webrtcvad) must have heard voice in
+the audio the decision looks at, otherwise nothing is scored. When voice starts, the skipped
+embeddings are computed then, so the classifier always sees what it was trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from speaker.audio.chunk import AudioChunk, check_frame
+from speaker.errors import ModelError
+from speaker.wake.base import Detection
+from speaker.wake.features import RATE, Embedder, EmbeddingStream, window_end_seconds
+from speaker.wake.model import WakeModel
+
+log = logging.getLogger(__name__)
+
+BUNDLED = "hey_computer.npz"
+
+
+def bundled_model() -> Path:
+    """The wake model that ships with the firmware (for "hey computer"; scripts/train_wake_model.sh)."""
+    return Path(__file__).resolve().parent.parent / "data" / "wake" / BUNDLED
+
+
+def _words(phrase: str) -> list[str]:
+    return re.sub(r"[^\w\s']", " ", phrase.lower()).split()
+
+
+_VAD_SAMPLES = 160  # 10 ms frames for the voice gate
+PHRASE_END_LAG = 0.1  # the phrase ends about this long before the window that first scores high
+
+
+class ClassifierWakeWord:
+    def __init__(
+        self,
+        model_path: Path | str,
+        threshold: float | None = None,
+        gate: bool = True,
+        phrase: str | None = None,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.expected_phrase = phrase  # the configured phrase: the model must be for it
+        self.threshold_override = threshold
+        self.gate = gate
+        self.model: WakeModel | None = None
+        self.phrase = ""
+        self.threshold = threshold or 0.5
+        self.last_score = 0.0
+        self.scored_steps = 0  # steps the classifier ran on (for the CPU figures in `speaker bench wake`)
+        self._embedder: Embedder | None = None
+        self._stream: EmbeddingStream | None = None
+        self._vad = None
+        self._vad_pending = np.zeros(0, np.int16)
+        self._voiced_at = -1e9  # stream time (s) of the last voiced 10 ms
+        self._origin: float | None = None  # input time of the stream's first sample
+        self._next: float | None = None  # input time the next frame should start at
+        self._streak = 0
+
+    def load(self) -> None:
+        model = WakeModel.load(self.model_path)
+        if self.expected_phrase and _words(self.expected_phrase) != _words(model.phrase):
+            raise ModelError(
+                f"wake.phrase is {self.expected_phrase!r} but the wake model {self.model_path} is for "
+                f'{model.phrase!r}: make one with `speaker wake train "{self.expected_phrase}"` and set '
+                "wake.classifier to the file it writes"
+            )
+        self.model = model
+        self.phrase = model.phrase
+        self.threshold = self.threshold_override or model.threshold
+        self._embedder = Embedder()
+        self._stream = EmbeddingStream(self._embedder, keep_windows=model.windows)
+        if self.gate:
+            import webrtcvad
+
+            self._vad = webrtcvad.Vad(1)
+        self.reset()
+
+    def reset(self) -> None:
+        if self._stream is not None:
+            self._stream.reset()
+        self._vad_pending = np.zeros(0, np.int16)
+        self._voiced_at = -1e9
+        self._origin = self._next = None
+        self._streak = 0
+        self._seen = 0  # samples since the stream started
+        self.last_score = 0.0
+
+    def process(self, frame: AudioChunk) -> Detection | None:
+        check_frame(frame, "wake")
+        stream, model = self._stream, self.model
+        if stream is None or model is None:
+            raise RuntimeError("ClassifierWakeWord.load() must be called first")
+        if self._next is not None and abs(frame.timestamp - self._next) > 0.002:
+            self.reset()  # a gap (muted input, a new source): start over from this frame
+        if self._origin is None:
+            self._origin = frame.timestamp
+        self._next = frame.end
+        samples = frame.array()[:, 0]
+        self._seen += len(samples)
+        if self._vad is not None:
+            self._listen_for_voice(samples, stream)
+        detection = None
+        for _ in range(stream.push(samples)):
+            detection = self._decide(stream, model) or detection
+        return detection
+
+    def _listen_for_voice(self, samples: np.ndarray, stream: EmbeddingStream) -> None:
+        pending = np.concatenate([self._vad_pending, samples])
+        whole = len(pending) // _VAD_SAMPLES * _VAD_SAMPLES
+        heard = (self._seen - len(pending)) / RATE  # stream time at the first pending sample
+        for i in range(0, whole, _VAD_SAMPLES):
+            if self._vad.is_speech(pending[i : i + _VAD_SAMPLES].tobytes(), RATE):
+                self._voiced_at = heard + (i + _VAD_SAMPLES) / RATE
+        self._vad_pending = pending[whole:]
+
+    def _decide(self, stream: EmbeddingStream, model: WakeModel) -> Detection | None:
+        if stream.windows < model.windows:
+            return None
+        newest = stream.windows - 1
+        window_end = window_end_seconds(newest)
+        span = window_end_seconds(newest) - window_end_seconds(newest - model.windows + 1) + 0.78
+        if self._vad is not None and window_end - self._voiced_at > span:
+            self._streak = 0
+            self.last_score = 0.0
+            return None  # no voice in anything the decision would look at
+        embeddings = stream.latest(model.windows)
+        if embeddings is None:
+            return None
+        self.scored_steps += 1
+        self.last_score = model.score(embeddings)
+        self._streak = self._streak + 1 if self.last_score >= self.threshold else 0
+        if self._streak < model.hits:
+            return None
+        self._streak = 0
+        end = (self._origin or 0.0) + window_end - PHRASE_END_LAG
+        return Detection(phrase=model.phrase, score=round(self.last_score, 4), end=end)

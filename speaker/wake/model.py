@@ -1,0 +1,123 @@
+"""A trained wake word model: a small neural network over the last ~1.3 s of audio embeddings.
+
+The file is a numpy .npz (no pickles): the layers' weights, the input standardization, and a
+JSON header with the phrase, the decision threshold chosen at training time and how the model
+was made. `speaker wake train` writes it; the `classifier` wake engine reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from speaker.errors import ModelError
+from speaker.wake.features import EMBEDDING_DIM
+
+FORMAT = "speaker-wake/1"
+FIX = 'make one with `speaker wake train "PHRASE"`, or point wake.classifier at another file'
+
+
+@dataclass
+class WakeModel:
+    phrase: str
+    windows: int  # embeddings per decision (one every 80 ms)
+    layers: list[tuple[np.ndarray, np.ndarray]]  # (weights, bias); relu between, sigmoid at the end
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float = 0.5  # a decision fires when the score reaches this on `hits` steps in a row
+    hits: int = 1
+    info: dict[str, Any] = field(default_factory=dict)  # how it was made, its evaluation figures
+
+    @property
+    def inputs(self) -> int:
+        return self.windows * EMBEDDING_DIM
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Scores in 0..1 for a batch (n, windows * 96) of flattened embedding sequences."""
+        x = (np.asarray(features, np.float32) - self.mean) / self.scale
+        for i, (weights, bias) in enumerate(self.layers):
+            x = x @ weights + bias
+            if i < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return 1.0 / (1.0 + np.exp(-np.clip(x[:, 0], -40, 40)))
+
+    def score(self, embeddings: np.ndarray) -> float:
+        """The score of one (windows, 96) sequence."""
+        return float(self.scores(embeddings.reshape(1, -1))[0])
+
+    def save(self, path: Path | str) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format": FORMAT,
+            "phrase": self.phrase,
+            "windows": self.windows,
+            "threshold": self.threshold,
+            "hits": self.hits,
+            "layers": len(self.layers),
+            "info": self.info,
+        }
+        arrays: dict[str, np.ndarray] = {"mean": self.mean, "scale": self.scale}
+        for i, (weights, bias) in enumerate(self.layers):
+            arrays[f"w{i}"], arrays[f"b{i}"] = weights.astype(np.float32), bias.astype(np.float32)
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as out:
+            np.savez_compressed(out, **arrays)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> WakeModel:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"wake model {path} does not exist: {FIX}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            header = json.loads(bytes(arrays["header"]).decode())
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as exc:
+            raise ModelError(f"wake model {path} is not a readable wake model ({exc}): {FIX}") from exc
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ModelError(f"wake model {path} is not in the {FORMAT} format: {FIX}")
+        try:
+            model = cls(
+                phrase=str(header["phrase"]),
+                windows=int(header["windows"]),
+                layers=[(arrays[f"w{i}"], arrays[f"b{i}"]) for i in range(int(header["layers"]))],
+                mean=arrays["mean"],
+                scale=arrays["scale"],
+                threshold=float(header["threshold"]),
+                hits=int(header.get("hits", 1)),
+                info=dict(header.get("info", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"wake model {path} is incomplete (missing {exc}): {FIX}") from exc
+        model.check(path)
+        return model
+
+    def check(self, path: Path | str) -> None:
+        """Shapes that fit together and numbers that are numbers, or a ModelError naming the file."""
+        problems = []
+        width = self.inputs
+        if self.mean.shape != (width,) or self.scale.shape != (width,):
+            problems.append(f"standardization is not {width} wide")
+        for i, (weights, bias) in enumerate(self.layers):
+            if weights.ndim != 2 or weights.shape[0] != width or bias.shape != (weights.shape[1],):
+                problems.append(f"layer {i} has shape {weights.shape} after width {width}")
+                break
+            width = weights.shape[1]
+        if not self.layers or width != 1:
+            problems.append("the last layer does not give one score")
+        arrays = [self.mean, self.scale] + [a for layer in self.layers for a in layer]
+        if not problems and not all(np.isfinite(a).all() for a in arrays):
+            problems.append("it holds values that are not finite numbers")
+        if not 0.0 < self.threshold < 1.0 or self.hits < 1 or not self.phrase.strip():
+            problems.append("its threshold, hits or phrase is out of range")
+        if problems:
+            raise ModelError(f"wake model {path} is damaged: {'; '.join(problems)}: {FIX}")

@@ -1,0 +1,190 @@
+"""Training and evaluation audio, made here: spoken, put in a room, and turned into embeddings.
+
+A *positive clip* is a voice saying the phrase, with talk or silence before it and often a
+request right after it (people do not pause after the wake word), in a noisy, reverberant room.
+Its windows that end just after the phrase are positives; windows that end while the phrase is
+still being said are negatives (the model must wait for the whole phrase). A *negative clip*
+is a few ordinary or near-miss sentences in a row; all its windows are negatives.
+
+Clips are made by worker processes (`Pool`), each with its own voices and embedding models.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from speaker.wake.features import RATE, Embedder, window_end_seconds
+from speaker.wake.training import texts
+from speaker.wake.training.voices import Speaker, in_room, perturb, random_voice
+
+POSITIVE_AFTER = (0.0, 0.32)  # a window is positive when it ends this long after the phrase ends
+NEGATIVE_BEFORE = 0.32  # and a negative when it ends more than this before the phrase ends
+HARD = 3.0  # weight of a hard negative (near-miss talk, the phrase not yet finished)
+LEAD = 2.2  # seconds of audio before the phrase: a full decision window of history
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What to make: the phrase, the voices' half (training or evaluation), and what else is said."""
+
+    phrase: str
+    evaluation: bool
+    piper_voices: tuple[str, ...] = ()
+    similar: tuple[str, ...] = ()
+
+
+@dataclass
+class Clip:
+    audio: np.ndarray  # int16, 16 kHz
+    phrase_end: float | None  # seconds; None for negative clips
+    kind: str  # "positive", "ordinary" or "near"
+    voice: str
+
+
+@dataclass
+class Examples:
+    """Embedding sequences per clip, with a label per window (1, 0, or -1: not used)."""
+
+    embeddings: list[np.ndarray] = field(default_factory=list)  # (windows, 96) per clip
+    labels: list[np.ndarray] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # audio made, per kind
+
+    def extend(self, other: Examples) -> None:
+        self.embeddings += other.embeddings
+        self.labels += other.labels
+        self.kinds += other.kinds
+        for kind, seconds in other.seconds.items():
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + seconds
+
+    def matrix(self, windows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(n, windows * 96) flattened sequences, their 0/1 labels, and their weights: near misses
+        and the phrase cut short count `HARD` times as much as other negatives."""
+        rows, ys, ws = [], [], []
+        for emb, lab, kind in zip(self.embeddings, self.labels, self.kinds, strict=True):
+            for j in range(windows - 1, len(emb)):
+                if lab[j] < 0:
+                    continue
+                rows.append(emb[j - windows + 1 : j + 1].reshape(-1))
+                ys.append(lab[j])
+                ws.append(HARD if lab[j] == 0 and kind in ("near", "positive") else 1.0)
+        if not rows:
+            return np.zeros((0, windows * 96), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32)
+        return np.stack(rows).astype(np.float32), np.asarray(ys, np.float32), np.asarray(ws, np.float32)
+
+
+def _trim(samples: np.ndarray, level: int = 200) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(samples) > level)
+    return samples[loud[0] : loud[-1] + 1] if loud.size else samples
+
+
+def _silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), np.float32)
+
+
+class ClipMaker:
+    def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.speaker = Speaker()
+        self.ordinary = texts.ordinary(recipe.evaluation)
+        self.near = texts.near_misses(recipe.phrase, recipe.evaluation, list(recipe.similar))
+        self.variants = texts.phrase_variants(recipe.phrase)
+
+    def _voice(self, rng: random.Random):
+        return random_voice(
+            rng, evaluation=self.recipe.evaluation, piper_voices=list(self.recipe.piper_voices)
+        )
+
+    def positive(self, rng: random.Random) -> Clip:
+        voice = self._voice(rng)
+        phrase = _trim(self.speaker.say(rng.choice(self.variants), voice)).astype(np.float32)
+        before = _silence(LEAD)
+        if rng.random() < 0.4:  # talk that runs into the wake word
+            talk = _trim(self.speaker.say(rng.choice(self.ordinary), voice)).astype(np.float32)
+            before = np.concatenate(
+                [before[: int(0.4 * RATE)], talk[-int(LEAD * RATE) :], _silence(rng.uniform(0.1, 0.6))]
+            )
+        after = _silence(rng.uniform(0.0, 0.3))
+        if rng.random() < 0.6:
+            after = np.concatenate(
+                [after, self.speaker.say(rng.choice(texts.REQUESTS), voice).astype(np.float32)]
+            )
+        after = np.concatenate([after, _silence(0.6)])
+        audio = np.concatenate([before, phrase, after])
+        end = (len(before) + len(phrase)) / RATE
+        shifted = perturb(audio, rng)
+        end *= len(shifted) / len(audio)
+        return Clip(in_room(shifted, rng), end, "positive", voice.describe())
+
+    def negative(self, rng: random.Random, near: bool, seconds: float = 12.0) -> Clip:
+        voice = self._voice(rng)
+        pool = self.near if near and self.near else self.ordinary
+        parts = [_silence(rng.uniform(0.2, 1.0))]
+        total = 0.0
+        while total < seconds:
+            speech = self.speaker.say(rng.choice(pool), voice).astype(np.float32)
+            parts += [speech, _silence(rng.uniform(0.1, 0.8))]
+            total += (len(speech) / RATE) + 0.4
+        audio = perturb(np.concatenate(parts), rng)
+        return Clip(in_room(audio, rng), None, "near" if near else "ordinary", voice.describe())
+
+
+def labels_for(clip: Clip, windows: int) -> np.ndarray:
+    ends = np.array([window_end_seconds(j) for j in range(windows)])
+    if clip.phrase_end is None:
+        return np.zeros(windows, np.float32)
+    rel = ends - clip.phrase_end
+    labels = np.full(windows, -1.0, np.float32)
+    labels[(rel >= POSITIVE_AFTER[0]) & (rel <= POSITIVE_AFTER[1])] = 1.0
+    labels[rel < -NEGATIVE_BEFORE] = 0.0
+    return labels
+
+
+# --- worker processes ---
+
+_MAKER: ClipMaker | None = None
+_EMBEDDER: Embedder | None = None
+
+
+def _init(recipe: Recipe) -> None:
+    global _MAKER, _EMBEDDER
+    _MAKER, _EMBEDDER = ClipMaker(recipe), Embedder()
+
+
+def _make(job: tuple[str, int]) -> Examples:
+    kind, seed = job
+    assert _MAKER is not None and _EMBEDDER is not None
+    rng = random.Random(seed)
+    clip = _MAKER.positive(rng) if kind == "positive" else _MAKER.negative(rng, near=kind == "near")
+    emb = _EMBEDDER.embeddings(clip.audio)
+    out = Examples([emb], [labels_for(clip, len(emb))], [kind])
+    out.seconds[kind] = len(clip.audio) / RATE
+    return out
+
+
+def jobs_for(positives: int, ordinary_clips: int, near_clips: int, seed: int) -> list[tuple[str, int]]:
+    jobs = [("positive", seed * 1_000_003 + i) for i in range(positives)]
+    jobs += [("ordinary", seed * 1_000_003 + 400_000 + i) for i in range(ordinary_clips)]
+    jobs += [("near", seed * 1_000_003 + 800_000 + i) for i in range(near_clips)]
+    random.Random(seed).shuffle(jobs)  # mixed, so progress is even
+    return jobs
+
+
+def make_examples(
+    recipe: Recipe, jobs: list[tuple[str, int]], workers: int | None = None
+) -> Iterator[Examples]:
+    """Examples per job, as they are made (for a progress bar)."""
+    workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+    if workers == 1:
+        _init(recipe)
+        for job in jobs:
+            yield _make(job)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(recipe,)) as pool:
+        yield from pool.map(_make, jobs, chunksize=4)

@@ -1,0 +1,122 @@
+"""`speaker wake eval`: how often a wake model misses, and how often it wakes for nothing.
+
+The audio is made like the training data but from the held-out half: voices (espeak-ng accents
+and variants) and sentences that training never uses. It runs through the live detector frame by
+frame, voice gate included, exactly as on the device.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from speaker.audio.chunk import AudioChunk, frames
+from speaker.wake.classifier import ClassifierWakeWord
+from speaker.wake.features import RATE
+from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
+from speaker.wake.training.texts import similar_words
+
+CAUGHT_WITHIN = (-0.6, 0.8)  # a detection this close to the phrase's end counts as catching it
+
+
+@dataclass
+class Report:
+    phrase: str
+    positives: int = 0
+    missed: int = 0
+    hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
+    false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
+    examples: list[str] = field(default_factory=list)  # voices that missed or woke it, for a look
+
+    @property
+    def false_reject_rate(self) -> float:
+        return self.missed / self.positives if self.positives else float("nan")
+
+    def per_hour(self, kind: str) -> float:
+        return self.false[kind] / self.hours[kind] if self.hours[kind] else float("nan")
+
+    def lines(self) -> list[str]:
+        return [
+            f"wake phrase: {self.phrase!r} (held-out voices and sentences)",
+            f"false rejects: {self.missed} of {self.positives} = {100 * self.false_reject_rate:.1f}%",
+            f"false accepts, ordinary speech: {self.false['ordinary']} in {self.hours['ordinary']:.2f} h"
+            f" = {self.per_hour('ordinary'):.2f} per hour",
+            f"false accepts, near-miss speech: {self.false['near']} in {self.hours['near']:.2f} h"
+            f" = {self.per_hour('near'):.2f} per hour",
+        ]
+
+
+_MAKER: ClipMaker | None = None
+_DETECTOR: ClassifierWakeWord | None = None
+
+
+def _init(recipe: Recipe, model_path: str, threshold: float | None) -> None:
+    global _MAKER, _DETECTOR
+    _MAKER = ClipMaker(recipe)
+    _DETECTOR = ClassifierWakeWord(model_path, threshold=threshold)
+    _DETECTOR.load()
+
+
+def _run(job: tuple[str, int]) -> tuple[str, float, int, str]:
+    """(kind, seconds, count, voice): detections in time for a positive, false ones otherwise."""
+    kind, seed = job
+    assert _MAKER is not None and _DETECTOR is not None
+    rng = random.Random(seed)
+    clip = _MAKER.positive(rng) if kind == "positive" else _MAKER.negative(rng, near=kind == "near")
+    _DETECTOR.reset()
+    ends = []
+    chunk = AudioChunk.from_array(clip.audio, RATE)
+    for frame in frames(chunk, 480, bytearray()):
+        detection = _DETECTOR.process(frame)
+        if detection is not None:
+            ends.append(detection.end)
+            _DETECTOR.reset()  # as the loop does
+    seconds = len(clip.audio) / RATE
+    if clip.phrase_end is None:
+        return kind, seconds, len(ends), clip.voice
+    lo, hi = clip.phrase_end + CAUGHT_WITHIN[0], clip.phrase_end + CAUGHT_WITHIN[1]
+    return kind, seconds, int(any(lo <= e <= hi for e in ends)), clip.voice
+
+
+def evaluate(
+    model_path: Path,
+    *,
+    positives: int = 200,
+    ordinary_hours: float = 2.0,
+    near_hours: float = 1.0,
+    seed: int = 7,
+    threshold: float | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    detector = ClassifierWakeWord(model_path, threshold=threshold)
+    detector.load()  # a broken model fails here, before any work
+    phrase = detector.phrase
+    recipe = Recipe(phrase, evaluation=True, similar=tuple(similar_words(phrase)))
+    clip_seconds = 12.0
+    jobs = jobs_for(
+        positives, round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds), seed
+    )
+    report = Report(phrase)
+    workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+    with ProcessPoolExecutor(
+        workers, initializer=_init, initargs=(recipe, str(model_path), threshold)
+    ) as pool:
+        for i, (kind, seconds, count, voice) in enumerate(pool.map(_run, jobs, chunksize=4)):
+            if kind == "positive":
+                report.positives += 1
+                report.missed += 1 - count
+                if not count:
+                    report.examples.append(f"missed: {voice}")
+            else:
+                report.hours[kind] += seconds / 3600
+                report.false[kind] += count
+                if count:
+                    report.examples.append(f"false wake ({kind}): {voice}")
+            if progress:
+                progress(i + 1, len(jobs))
+    return report

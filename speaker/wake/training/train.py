@@ -1,0 +1,108 @@
+"""`speaker wake train "PHRASE"`: a wake model for any phrase, from speech made on this machine."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from speaker.wake.model import WakeModel
+from speaker.wake.training.dataset import Examples, Recipe, jobs_for, make_examples
+from speaker.wake.training.fit import choose_threshold, fit_network
+from speaker.wake.training.texts import similar_words
+
+log = logging.getLogger(__name__)
+
+WINDOWS = 16  # embeddings per decision: 1.28 s of audio, enough for a two- or three-word phrase
+
+
+@dataclass(frozen=True)
+class Size:
+    positives: int  # clips of the phrase
+    ordinary: int  # 12-second clips of ordinary talk
+    near: int  # 12-second clips of near-miss talk
+    epochs: int
+
+
+SIZES = {
+    "full": Size(positives=1400, ordinary=260, near=260, epochs=40),  # ~0.9 h + 0.9 h of talk
+    "small": Size(positives=300, ordinary=60, near=40, epochs=30),
+    "tiny": Size(positives=24, ordinary=6, near=4, epochs=15),  # the test suite's: seconds, not useful
+}
+VALIDATION_SHARE = 0.15
+
+
+def train(
+    phrase: str,
+    out: Path,
+    *,
+    size: str = "full",
+    seed: int = 1,
+    workers: int | None = None,
+    piper_voices: tuple[str, ...] = (),
+    max_false_per_hour: float = 0.2,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> WakeModel:
+    """Make the data, fit, choose the threshold on held-out validation clips, save to `out`."""
+    phrase = " ".join(phrase.lower().split())
+    if not phrase:
+        raise ValueError("the wake phrase is empty")
+    preset = SIZES[size]
+    started = time.monotonic()
+    recipe = Recipe(phrase, evaluation=False, piper_voices=piper_voices, similar=tuple(similar_words(phrase)))
+    jobs = jobs_for(preset.positives, preset.ordinary, preset.near, seed)
+    fitting, validation = Examples(), Examples()
+    cut = max(1, round(1 / VALIDATION_SHARE))
+    for i, made in enumerate(make_examples(recipe, jobs, workers)):
+        (validation if i % cut == 0 else fitting).extend(made)
+        if progress:
+            progress("speech", i + 1, len(jobs))
+    x, y, w = fitting.matrix(WINDOWS)
+    if not (y == 1).any() or not (y == 0).any():
+        raise RuntimeError("the training data has no positive or no negative examples; try a larger size")
+    log.info("fitting on %d sequences (%d positive)", len(y), int(y.sum()))
+
+    def epoch_done(epoch: int, loss: float) -> None:
+        if progress:
+            progress("fit", epoch, preset.epochs)
+
+    layers, mean, scale = fit_network(x, y, w, epochs=preset.epochs, seed=seed, progress=epoch_done)
+    model = WakeModel(phrase=phrase, windows=WINDOWS, layers=layers, mean=mean, scale=scale)
+    model.threshold, figures = choose_threshold(model, validation, max_false_per_hour)
+    model.info = {
+        "made": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "size": size,
+        "seed": seed,
+        "training_hours": {k: round(v / 3600, 3) for k, v in fitting.seconds.items()},
+        "sequences": int(len(y)),
+        "positive_sequences": int(y.sum()),
+        "validation": figures,
+        "voices": "piper (varied) and espeak-ng training voices; evaluation voices held out",
+        "minutes": round((time.monotonic() - started) / 60, 1),
+    }
+    model.save(out)
+    return model
+
+
+def summary(model: WakeModel) -> str:
+    v = model.info.get("validation", {})
+    hours = model.info.get("training_hours", {})
+    talk = sum(h for k, h in hours.items() if k != "positive")
+    return (
+        f"wake model for {model.phrase!r}: threshold {model.threshold:.3f}; trained on "
+        f"{model.info.get('positive_sequences', '?')} phrase windows and {talk:.2f} h of other talk; "
+        f"validation: {100 * float(v.get('false_rejects', float('nan'))):.1f}% missed, "
+        f"{v.get('false_accepts', '?')} false wakes in {v.get('negative_hours', '?')} h"
+    )
+
+
+def array_size(model: WakeModel) -> int:
+    return (
+        int(sum(w.size + b.size for w, b in model.layers) + model.mean.size + model.scale.size)
+        * np.dtype(np.float32).itemsize
+    )

@@ -1,0 +1,193 @@
+"""The trained wake word: the shipped model on real speech, training end to end, broken model files."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from speech import SpeechCache, add_noise, concat, split
+
+from speaker.audio.chunk import AudioChunk, silence
+from speaker.cli import main
+from speaker.engines import build_engine
+from speaker.errors import ModelError
+from speaker.models import ModelStore
+from speaker.settings import load_settings
+from speaker.wake.classifier import ClassifierWakeWord, bundled_model
+from speaker.wake.features import Embedder, EmbeddingStream
+from speaker.wake.model import WakeModel
+
+pytestmark = pytest.mark.slow
+
+NEAR_MISSES = [
+    "My new computer keeps freezing.",
+    "Hey, come here for a second.",
+    "The commuter train was late again.",
+    "He computed the total twice.",
+    "Hay fever is terrible this year.",
+]
+
+
+@pytest.fixture(scope="module")
+def speech(speech_dir: Path) -> SpeechCache:
+    return SpeechCache(speech_dir)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> ClassifierWakeWord:
+    detector = ClassifierWakeWord(bundled_model(), phrase="hey computer")
+    detector.load()
+    return detector
+
+
+def detect(detector: ClassifierWakeWord, audio: AudioChunk) -> list[float]:
+    detector.reset()
+    ends = []
+    for frame in split(audio):
+        found = detector.process(frame)
+        if found is not None:
+            ends.append(found.end)
+            detector.reset()
+    return ends
+
+
+@pytest.mark.parametrize("length_scale", [0.85, 1.0, 1.2])
+def test_the_shipped_model_hears_hey_computer_right_after_it_is_said(
+    speech: SpeechCache, shipped: ClassifierWakeWord, length_scale: float
+) -> None:
+    wake = speech.piper("Hey computer.", lead=1.5, trail=0.0, length_scale=length_scale)
+    request = speech.piper("What time is it?", lead=0.15, trail=1.0)
+    audio = add_noise(concat(wake, request), snr_db=20, seed=3)
+    audio = AudioChunk(audio.rate, 2, 1, audio.audio, timestamp=50.0)
+    ends = detect(shipped, audio)
+    phrase_end = 50.0 + wake.duration
+    assert len(ends) == 1, ends
+    assert phrase_end - 0.4 <= ends[0] <= phrase_end + 0.5, (ends, phrase_end)
+
+
+def test_the_shipped_model_ignores_near_misses_and_ordinary_talk(
+    speech: SpeechCache, shipped: ClassifierWakeWord
+) -> None:
+    talk = [speech.piper(text, lead=0.3, trail=0.3) for text in NEAR_MISSES]
+    talk += [speech.espeak(text, voice="en-us+m3", lead=0.3, trail=0.3) for text in NEAR_MISSES]
+    assert detect(shipped, concat(*talk)) == []
+    # ... while the same voices saying the phrase in the same stream do wake it
+    said = concat(*talk[:2], speech.espeak("Hey computer, stop.", voice="en-us+m3", lead=0.3, trail=1.0))
+    assert len(detect(shipped, said)) == 1
+
+
+def test_the_live_stream_computes_exactly_the_training_features(speech: SpeechCache) -> None:
+    audio = speech.piper("Hey computer, what is the weather like?", lead=1.0, trail=0.5)
+    samples = audio.array()[:, 0]
+    embedder = Embedder()
+    batch = embedder.embeddings(samples)
+    stream = EmbeddingStream(embedder, keep_windows=40)
+    live = {}
+    for start in range(0, len(samples), 480):  # frames that do not line up with the 80 ms steps
+        stream.push(samples[start : start + 480])
+        if stream.windows >= 4:
+            live[stream.windows - 1] = stream.latest(4)[-1]
+    assert len(batch) > 20 and set(live) == set(range(3, len(batch)))
+    assert max(float(np.abs(batch[i] - v).max()) for i, v in live.items()) < 1e-4
+
+
+def test_silence_costs_no_embeddings(shipped: ClassifierWakeWord) -> None:
+    shipped.reset()
+    before = shipped.scored_steps
+    for frame in split(silence(5.0)):
+        assert shipped.process(frame) is None
+    assert shipped.scored_steps == before  # the voice gate kept the classifier (and embeddings) off
+
+
+def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "hello_speaker.npz"
+    code = main(["wake", "train", "Hello Speaker", "--size", "tiny", "--out", str(out), "--workers", "2"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "wrote" in printed and str(out) in printed
+    model = WakeModel.load(out)
+    assert model.phrase == "hello speaker"
+    assert model.info["positive_sequences"] > 0 and model.info["sequences"] > model.info["positive_sequences"]
+    assert 0.0 < model.threshold < 1.0
+    assert out.stat().st_size < 2_000_000  # a small file
+    detector = ClassifierWakeWord(out, phrase="hello speaker")
+    detector.load()
+    assert detector.phrase == "hello speaker"
+    # the evaluation runs on it too, with held-out voices (tiny figures: only that it works)
+    code = main(
+        [
+            "wake",
+            "eval",
+            "--model",
+            str(out),
+            "--positives",
+            "2",
+            "--hours",
+            "0.01",
+            "--near-hours",
+            "0.01",
+            "--workers",
+            "1",
+        ]
+    )
+    assert code == 0
+    report = capsys.readouterr().out
+    assert "false rejects:" in report and "per hour" in report
+
+
+def _settings_for(model_file: Path, phrase: str = "hey computer"):
+    s = load_settings()
+    return replace(s, wake=replace(s.wake, engine="classifier", classifier=model_file, phrase=phrase))
+
+
+def _load_error(tmp_path: Path, model_file: Path, phrase: str = "hey computer") -> str:
+    settings = _settings_for(model_file, phrase)
+    detector = build_engine(settings, ModelStore.from_settings(settings), "wake")
+    with pytest.raises(ModelError) as caught:
+        detector.load()
+    return caught.value.message
+
+
+def test_a_missing_wake_model_is_a_clear_error(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, tmp_path / "nowhere.npz")
+    assert "nowhere.npz" in message and "does not exist" in message and "speaker wake train" in message
+
+
+def test_a_corrupt_wake_model_is_a_clear_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"\x00not a model at all" * 50)
+    assert "garbage.npz" in (message := _load_error(tmp_path, garbage)) and "speaker wake train" in message
+
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(bundled_model().read_bytes()[:5000])
+    assert "truncated.npz" in _load_error(tmp_path, truncated)
+
+    damaged = tmp_path / "damaged.npz"
+    model = WakeModel.load(bundled_model())
+    weights, bias = model.layers[0]
+    model.layers[0] = (weights[:100], bias)  # a layer that no longer fits its input
+    model.save(damaged)
+    assert "damaged" in _load_error(tmp_path, damaged)
+
+    with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
+        pass
+    assert "empty.npz" in _load_error(tmp_path, tmp_path / "empty.npz")
+
+
+def test_a_model_for_another_phrase_is_refused(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, bundled_model(), phrase="hey jarvis")
+    assert "hey jarvis" in message and "hey computer" in message and "speaker wake train" in message
+
+
+def test_speaker_wake_test_prints_detections(speech: SpeechCache, tmp_path: Path, capsys) -> None:
+    from speaker.audio.wavfile import write_wav
+
+    wav = tmp_path / "said.wav"
+    write_wav(
+        wav, concat(speech.piper("Hey computer.", lead=1.0, trail=0.2), speech.piper("Stop.", trail=1.0))
+    )
+    assert main(["wake", "test", str(wav)]) == 0
+    assert "1 detection(s)" in capsys.readouterr().out
