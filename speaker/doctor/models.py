@@ -11,8 +11,8 @@ from speaker.settings import Settings
 
 def configured_models(settings: Settings) -> dict[str, list[str]]:
     """Model id -> the roles it serves here (one model may serve wake and asr)."""
-    roles = {
-        "wake": settings.wake.model,
+    roles = {"wake": settings.wake.model} if settings.wake.engine != "classifier" else {}
+    roles |= {
         "asr": settings.asr.model,
         "llm": settings.llm.model,
         "tts": settings.tts.voice,
@@ -52,7 +52,29 @@ def check_models(settings: Settings, store: ModelStore, *, full: bool = True) ->
             )
             continue
         findings.append(_finding(label, status, store, full))
+    if settings.wake.engine == "classifier":
+        findings.append(check_wake_model(settings))
     return findings
+
+
+def check_wake_model(settings: Settings) -> Finding:
+    """The trained wake model file: readable, intact, and for the configured phrase."""
+    from speaker.wake.classifier import bundled_model
+    from speaker.wake.model import WakeModel
+
+    path = settings.wake.classifier or bundled_model()
+    try:
+        model = WakeModel.load(path)
+    except ModelError as exc:
+        return Finding("model", "fail", f"wake {exc.message}", f'speaker wake train "{settings.wake.phrase}"')
+    if model.phrase.split() != settings.wake.phrase.lower().split():
+        return Finding(
+            "model",
+            "fail",
+            f"wake model {path} is for {model.phrase!r}, but wake.phrase is {settings.wake.phrase!r}",
+            f'speaker wake train "{settings.wake.phrase}", then set wake.classifier to the file it writes',
+        )
+    return Finding("model", "ok", f"wake model for {model.phrase!r}: {path} (threshold {model.threshold:.3f})")
 
 
 def _finding(label: str, status: ModelStatus, store: ModelStore, full: bool) -> Finding:
