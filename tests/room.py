@@ -26,7 +26,12 @@ from speaker.audio.sources import Captured
 
 class Room:
     def __init__(
-        self, *, echo_gain: float = 0.3, delay_s: float = 0.03, noise_snr_db: float | None = None, seed: int = 0
+        self,
+        *,
+        echo_gain: float = 0.3,
+        delay_s: float = 0.03,
+        noise_snr_db: float | None = None,
+        seed: int = 0,
     ) -> None:
         self.echo_gain = echo_gain
         self.delay_s = delay_s

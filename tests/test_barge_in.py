@@ -42,14 +42,17 @@ class MarkDetector:
         self.frames: list[AudioChunk] = []
         self.resets = 0
         self._pending: tuple[float, int] | None = None
+        self._in_mark = False
 
     def load(self) -> None:
         pass
 
     def process(self, frame: AudioChunk) -> Detection | None:
         self.frames.append(frame)
-        if MARK in np.frombuffer(frame.audio, np.int16):
+        marked = MARK in np.frombuffer(frame.audio, np.int16)
+        if marked and not self._in_mark:  # a marked stretch split over two frames is one phrase
             self._pending = (frame.end, self.delay_frames)
+        self._in_mark = marked
         if self._pending is None:
             return None
         end, wait = self._pending

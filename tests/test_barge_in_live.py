@@ -58,7 +58,8 @@ def voice(store: ModelStore) -> PiperSpeech:
 def speaker_in_room(tmp_path: Path, room: Room, reply: str, bus: EventBus) -> Speaker:
     config = tmp_path / "c.yaml"
     config.write_text(
-        f"dialog:\n  follow_up_s: 0\ncontrols:\n  state_file: {tmp_path / 'controls.json'}\n", encoding="utf-8"
+        f"dialog:\n  follow_up_s: 0\ncontrols:\n  state_file: {tmp_path / 'controls.json'}\n",
+        encoding="utf-8",
     )
     settings = load_settings(config)
     assert settings.wake.during_playback == "barge_in"  # the default

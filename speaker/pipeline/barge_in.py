@@ -58,6 +58,7 @@ class OwnVoice:
         self._buffer_time = 0.0
         self._playing_until = 0.0  # input audio time at which what was sent so far has been played
         self._restart = False  # a new stretch of playback: the detector forgets the previous one
+        self._started = False
 
     # --- the playback side (any thread) ----------------------------------------------------------
 
@@ -70,8 +71,10 @@ class OwnVoice:
             now = self.clock()
             start = max(now, self._playing_until)
             end = self._buffer_end()
-            if not self._buffer and start - end > TAIL_S:
-                self._buffer_time, self._restart = start, True  # after a long quiet: a fresh stretch
+            if not self._started or (start - end > TAIL_S and len(self._buffer) < 2 * self.frame_samples):
+                # the first playback, or one after a long quiet (all fed but a partial frame): afresh
+                self._buffer.clear()
+                self._buffer_time, self._restart, self._started = start, True, True
             elif start > end:
                 self._buffer.extend(bytes(2 * round((start - end) * RATE)))  # the pause between
             self._buffer.extend(converted.audio)

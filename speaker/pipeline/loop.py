@@ -200,7 +200,9 @@ class VoiceLoop:
         if detection is None or self.own_voice is None or not self.own_voice.is_own(detection):
             return detection
         log.info("heard %r in its own playback (score %.1f): not waking", detection.phrase, detection.score)
-        ignored = OwnVoiceIgnored(phrase=detection.phrase, score=detection.score, count=self.own_voice.suppressed)
+        ignored = OwnVoiceIgnored(
+            phrase=detection.phrase, score=detection.score, count=self.own_voice.suppressed
+        )
         self.bus.emit(ignored)
         return None
 
@@ -214,7 +216,9 @@ class VoiceLoop:
             return
         self.responder.interrupt()
         reply_seconds = max(0.0, self.bus.clock.audio() - self._turn_started_audio)
-        self.bus.emit(BargeIn(phrase=detection.phrase, score=detection.score, reply_seconds=round(reply_seconds, 2)))
+        self.bus.emit(
+            BargeIn(phrase=detection.phrase, score=detection.score, reply_seconds=round(reply_seconds, 2))
+        )
         log.info("barge-in: %r heard over the reply; stopping it", detection.phrase)
         # The interrupted turn ends in its own thread (the next turn waits for it, _start_turn);
         # like any interrupted reply it opens no follow-up window.
