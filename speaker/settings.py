@@ -49,6 +49,7 @@ class WakeSettings:
     # mute (the microphone is not listened to), listen (no wait after a reply on WAV input)
     during_playback: Literal["barge_in", "mute", "listen"] = "barge_in"
     own_voice_window_s: float = 1.0  # barge_in: a wake this close to one in the playback is its own voice
+    subtract_echo: bool = True  # barge_in: take the reply's direct echo out of the microphone
 
     def __post_init__(self) -> None:
         if not self.phrase.strip():

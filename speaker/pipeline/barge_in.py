@@ -18,8 +18,11 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from speaker.audio.chunk import RATE, AudioChunk, AudioConverter
 from speaker.wake.base import Detection, WakeWordDetector
@@ -29,14 +32,17 @@ log = logging.getLogger(__name__)
 WINDOW_S = 1.0  # a microphone detection this close to one on the reference is the speaker's own voice
 TAIL_S = 1.5  # silence fed to the reference after playback ends: a phrase at the very end completes
 KEEP_S = 10.0  # reference detections are forgotten this long after they ended
+HISTORY_S = 1.5  # reference kept behind the microphone's time, for the echo subtractor
 
 
 class OwnVoice:
     """The playback reference and its own wake word detector, on the input-audio timeline.
 
     `played()` and `stopped()` may be called from any thread (the turn, timer announcements);
-    `catch_up()` and `is_own()` from the voice loop's thread only, which alone runs the detector.
-    `clock()` is the input audio time (EventBus.clock.audio).
+    `input_at()`, `catch_up()` and `is_own()` from the voice loop's thread only, which alone runs
+    the detector. "Now" on the input timeline is the end of the latest input chunk plus the time
+    since it arrived (`input_at`), so a loop running behind does not shift the reference; before
+    any input, `clock()` (the input audio time the loop has reached, EventBus.clock.audio).
     """
 
     def __init__(
@@ -59,8 +65,24 @@ class OwnVoice:
         self._playing_until = 0.0  # input audio time at which what was sent so far has been played
         self._restart = False  # a new stretch of playback: the detector forgets the previous one
         self._started = False
+        self._anchor: tuple[float, float] | None = (
+            None  # (input audio time, time.monotonic()) of the latest chunk
+        )
+        self._history = bytearray()  # the reference fed so far, from _history_time: what echoes now
+        self._history_time = 0.0
 
     # --- the playback side (any thread) ----------------------------------------------------------
+
+    def input_at(self, audio_time: float, arrived: float) -> None:
+        """Input up to `audio_time` reached the loop at `arrived` (time.monotonic())."""
+        self._anchor = (audio_time, arrived)
+
+    def now(self) -> float:
+        """The input audio time being captured at this moment."""
+        anchor = self._anchor
+        if anchor is None:
+            return self.clock()
+        return anchor[0] + max(0.0, time.monotonic() - anchor[1])
 
     def played(self, chunk: AudioChunk) -> None:
         """`chunk` was just sent to the sink: it is heard after whatever is still queued there."""
@@ -68,7 +90,7 @@ class OwnVoice:
             return
         converted = AudioConverter().convert(chunk, last=True)
         with self._lock:
-            now = self.clock()
+            now = self.now()
             start = max(now, self._playing_until)
             end = self._buffer_end()
             if not self._started or (start - end > TAIL_S and len(self._buffer) < 2 * self.frame_samples):
@@ -83,9 +105,11 @@ class OwnVoice:
     def stopped(self) -> None:
         """Playback was cut (barge-in, "stop"): what was queued after now is never heard."""
         with self._lock:
-            now = self.clock()
+            now = self.now()
             keep = max(0, round((now - self._buffer_time) * RATE)) * 2
             del self._buffer[keep:]
+            keep = max(0, round((now - self._history_time) * RATE)) * 2
+            del self._history[keep:]  # fed ahead, never played: nothing of it comes back
             self._playing_until = min(self._playing_until, now)
             while self.heard and self.heard[-1] > now:
                 self.heard.pop()  # the reference ran ahead: that part was never played
@@ -106,6 +130,7 @@ class OwnVoice:
             del self._buffer[:whole]
             self._buffer_time += whole / 2 / RATE
             self._restart = False
+            self._keep_history(data, start, until)
         if restart:
             self.reference.reset()
         for offset in range(0, len(data), frame_bytes):
@@ -127,6 +152,33 @@ class OwnVoice:
         if own:
             self.suppressed += 1
         return own
+
+    def reference_at(self, start: float, samples: int) -> np.ndarray | None:
+        """What was playing from `start` (input audio time) for `samples`, as float samples (zero
+        where nothing was); None when nothing played then. For the echo subtractor."""
+        with self._lock:
+            offset = round((start - self._history_time) * RATE)
+            have = len(self._history) // 2
+            lo, hi = max(0, offset), min(have, offset + samples)
+            if hi <= lo:
+                return None
+            out = np.zeros(samples)
+            out[lo - offset : hi - offset] = np.frombuffer(self._history, "<i2", hi - lo, 2 * lo)
+        return out
+
+    def _keep_history(self, data: bytes, start: float, until: float) -> None:
+        """Under the lock: append what was fed; keep HISTORY_S before the microphone's time."""
+        if not data:
+            return
+        if abs(start - (self._history_time + len(self._history) / 2 / RATE)) > 1e-3:
+            self._history.clear()
+            self._history_time = start
+        self._history.extend(data)
+        drop = max(0, round((until - HISTORY_S - self._history_time) * RATE)) * 2
+        if drop:
+            drop = min(drop, len(self._history))
+            del self._history[:drop]
+            self._history_time += drop / 2 / RATE
 
     def _buffer_end(self) -> float:
         return self._buffer_time + len(self._buffer) / 2 / RATE

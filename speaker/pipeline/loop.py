@@ -36,6 +36,7 @@ from speaker.events import (
     Wake,
 )
 from speaker.pipeline.barge_in import OwnVoice
+from speaker.pipeline.echo import EchoSubtractor
 from speaker.pipeline.listening import Listener, ListenResult
 from speaker.pipeline.swap import replace_wrapped, unwrapped
 from speaker.pipeline.turn import Responder, TurnResult
@@ -71,6 +72,8 @@ class VoiceLoop:
     ) -> None:
         self.wake = wake
         self.own_voice = own_voice  # barge_in: the playback reference that tells its own voice apart
+        subtract = own_voice is not None and (wake_settings or WakeSettings()).subtract_echo
+        self.echo = EchoSubtractor(own_voice.reference_at) if subtract and own_voice else None
         self.muted = muted or (lambda: False)  # the microphone switched off: nothing is listened to
         self.listener = listener
         self.responder = responder
@@ -144,6 +147,8 @@ class VoiceLoop:
         self.bus.emit(Ready(input=source.description))
         try:
             for captured in source.read():
+                if self.own_voice is not None:
+                    self.own_voice.input_at(captured.chunk.end, captured.arrived)
                 for frame in frames(captured.chunk, frame_samples, remainder):
                     self._on_frame(frame, captured.arrived)
                 for hook in self.tick_hooks:
@@ -169,6 +174,8 @@ class VoiceLoop:
         self.bus.clock.set_audio(frame.end)
         if self.own_voice is not None:
             self.own_voice.catch_up(frame.end)
+        if self.echo is not None:
+            frame = self.echo.clean(frame)  # the reply's echo, taken out (as far as it can be)
         if self.state is State.RESPONDING:
             if self._turn_thread is not None and self._turn_thread.is_alive():
                 if self.barge_in:
@@ -297,8 +304,6 @@ class VoiceLoop:
         def run_turn() -> None:
             self._last_result = self.responder.respond(text, endpoint=endpoint)
 
-        if self.barge_in:
-            self.wake.reset()  # listening over the reply starts afresh
         self._turn_thread = threading.Thread(target=run_turn, name="turn", daemon=True)
         self._turn_thread.start()
 
