@@ -45,11 +45,17 @@ class WakeSettings:
     model: str = "pocketsphinx-en-us"  # a model id from the catalog
     phrase: str = "hey computer"
     threshold: float = 1e-20  # pocketsphinx keyphrase threshold: larger is stricter
-    during_playback: Literal["mute", "listen"] = "mute"  # its own voice must not wake it
+    # While a reply plays: barge_in (the wake word interrupts it; the reply's own voice is ignored),
+    # mute (the microphone is not listened to), listen (no wait after a reply on WAV input)
+    during_playback: Literal["barge_in", "mute", "listen"] = "barge_in"
+    own_voice_window_s: float = 1.0  # barge_in: a wake this close to one in the playback is its own voice
+    subtract_echo: bool = True  # barge_in: take the reply's direct echo out of the microphone
 
     def __post_init__(self) -> None:
         if not self.phrase.strip():
             raise ValueError("wake.phrase must not be empty")
+        if not 0 < self.own_voice_window_s <= 5:
+            raise ValueError("wake.own_voice_window_s must be more than 0 and at most 5 seconds")
 
 
 @dataclass(frozen=True)
