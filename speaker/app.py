@@ -12,11 +12,12 @@ from skills import default_skills
 from speaker.audio.sinks import AudioSink
 from speaker.dialog.modes import load_modes
 from speaker.dialog.session import Dialog
-from speaker.engines import STAGES, Engines, load_engines
+from speaker.engines import STAGES, Engines, build_engine, load_engines
 from speaker.events import EventBus, JsonlEventWriter
 from speaker.llm.cloud_edge import CloudEdge, CloudEdgePolicy
 from speaker.llm.remote import RemoteChatModel
 from speaker.models import InstalledModel, ModelStore
+from speaker.pipeline.barge_in import OwnVoice, PlaybackTap
 from speaker.pipeline.turn import Responder
 from speaker.services import Services
 from speaker.settings import Settings, with_asr_grammar
@@ -83,9 +84,11 @@ def build_speaker(
     if dialog is not None and hasattr(engines.llm, "count_tokens"):
         dialog.memory.count_tokens = engines.llm.count_tokens
     home = settings.home
+    own_voice = build_own_voice(settings, store, bus, models) if listen else None
+    played = services.wrap_sink(sink)
     responder = Responder(
         tts=engines.tts,
-        sink=services.wrap_sink(sink),
+        sink=PlaybackTap(played, own_voice) if own_voice is not None else played,
         bus=bus,
         llm=engines.llm,
         llm_settings=settings.llm,
@@ -111,10 +114,23 @@ def build_speaker(
             wake_settings=settings.wake,
             follow_up_s=settings.dialog.follow_up_s if settings.dialog.enabled else 0.0,
             muted=lambda: services.controls.muted,
+            own_voice=own_voice,
         )
         speaker.loop.replaced_hooks.append(services.engine_replaced)  # model updates between turns
     log.info("models loaded in %.1f s", engines.load_seconds)
     return speaker
+
+
+def build_own_voice(
+    settings: Settings, store: ModelStore, bus: EventBus, models: Mapping[str, InstalledModel] | None
+) -> OwnVoice | None:
+    """With barge-in, a second wake word detector (the configured engine) on the speaker's playback."""
+    if settings.wake.during_playback != "barge_in":
+        return None
+    reference = build_engine(settings, store, "wake", (models or {}).get("wake"))
+    reference.load()
+    return OwnVoice(reference, bus.clock.audio, window_s=settings.wake.own_voice_window_s,
+                    frame_ms=settings.audio.frame_ms)  # fmt: skip
 
 
 def build_dialog(settings: Settings) -> Dialog | None:

@@ -49,6 +49,26 @@ class Wake(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BargeIn(Event):
+    """The wake word was heard over a reply: the reply stops and the request after it is listened to."""
+
+    name: ClassVar[str] = "barge_in"
+    phrase: str
+    score: float = 0.0
+    reply_seconds: float = 0.0  # input audio time from the start of the interrupted turn
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnVoiceIgnored(Event):
+    """The microphone heard the wake phrase in the speaker's own playback; it did not wake."""
+
+    name: ClassVar[str] = "own_voice"
+    phrase: str
+    score: float = 0.0
+    count: int = 0  # own-voice detections dropped since the start
+
+
+@dataclass(frozen=True, kw_only=True)
 class SpeechStart(Event):
     name: ClassVar[str] = "speech_start"
 

@@ -47,13 +47,19 @@ class WakeSettings:
     threshold: float = 1e-20  # pocketsphinx keyphrase threshold: larger is stricter
     classifier: Path | None = None  # a trained wake model (.npz); None: the bundled "hey computer"
     score_threshold: float | None = None  # classifier: overrides the model's own (0..1, larger is stricter)
-    during_playback: Literal["mute", "listen"] = "mute"  # its own voice must not wake it
+    # While a reply plays: barge_in (the wake word interrupts it; the reply's own voice is ignored),
+    # mute (the microphone is not listened to), listen (no wait after a reply on WAV input)
+    during_playback: Literal["barge_in", "mute", "listen"] = "barge_in"
+    own_voice_window_s: float = 1.0  # barge_in: a wake this close to one in the playback is its own voice
+    subtract_echo: bool = True  # barge_in: take the reply's direct echo out of the microphone
 
     def __post_init__(self) -> None:
         if not self.phrase.strip():
             raise ValueError("wake.phrase must not be empty")
         if self.score_threshold is not None and not 0.0 < self.score_threshold < 1.0:
             raise ValueError("wake.score_threshold must be between 0 and 1 (or null: the model's own)")
+        if not 0 < self.own_voice_window_s <= 5:
+            raise ValueError("wake.own_voice_window_s must be more than 0 and at most 5 seconds")
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def test_an_update_published_on_the_broker_switches_the_running_speaker_and_show
     # One every ~13 s: after each reply the follow-up window (6 s) ends and the speaker is idle, the
     # moment a new model is switched in. The speaker is stopped once everything is seen.
     wav = tmp_path / "questions.wav"
-    write_wav(wav, concat(say(question, lead=0.3, trail=11.0), *[say(question, lead=0.0, trail=11.0)] * 5))
+    write_wav(wav, concat(say(question, lead=0.3, trail=11.0), *[say(question, lead=0.0, trail=11.0)] * 9))
     config = tmp_path / "speaker.yaml"
     config.write_text(
         f"ota:\n  dir: {tmp_path / 'ota'}\n  trusted_keys:\n    - {operator.public}\n  trial_turns: 1\n"

@@ -1,9 +1,11 @@
 """The voice loop: frames in -> wake word -> endpointing + streaming ASR -> a turn -> frames in.
 
 The same loop runs on a live microphone and on a WAV file. On a real-time source the turn runs
-beside the loop (frames keep flowing, the wake word is muted while the speaker talks); on a
-file read as fast as possible the loop waits for the turn and then skips the input that would
-have been heard while the reply played, so both behave like a device.
+beside the loop and frames keep flowing: with `wake.during_playback: barge_in` the wake word is
+still listened for while the speaker talks, and interrupts the reply (its own voice is told apart
+by pipeline/barge_in.py); with `mute` it is not listened for until the reply ends. On a file read
+as fast as possible the loop waits for the turn and then skips the input that would have been
+heard while the reply played, so both behave like a device.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from speaker.audio.chunk import AudioChunk, frames
 from speaker.audio.sources import AudioSource
 from speaker.errors import SpeakerError
 from speaker.events import (
+    BargeIn,
     ErrorEvent,
     EventBus,
     FollowUpListening,
     NoSpeech,
+    OwnVoiceIgnored,
     PartialTranscript,
     Ready,
     SpeechEnd,
@@ -31,6 +35,8 @@ from speaker.events import (
     Transcript,
     Wake,
 )
+from speaker.pipeline.barge_in import OwnVoice
+from speaker.pipeline.echo import EchoSubtractor
 from speaker.pipeline.listening import Listener, ListenResult
 from speaker.pipeline.swap import replace_wrapped, unwrapped
 from speaker.pipeline.turn import Responder, TurnResult
@@ -62,8 +68,12 @@ class VoiceLoop:
         wake_settings: WakeSettings | None = None,
         follow_up_s: float = 0.0,
         muted: Callable[[], bool] | None = None,
+        own_voice: OwnVoice | None = None,
     ) -> None:
         self.wake = wake
+        self.own_voice = own_voice  # barge_in: the playback reference that tells its own voice apart
+        subtract = own_voice is not None and (wake_settings or WakeSettings()).subtract_echo
+        self.echo = EchoSubtractor(own_voice.reference_at) if subtract and own_voice else None
         self.muted = muted or (lambda: False)  # the microphone switched off: nothing is listened to
         self.listener = listener
         self.responder = responder
@@ -137,6 +147,8 @@ class VoiceLoop:
         self.bus.emit(Ready(input=source.description))
         try:
             for captured in source.read():
+                if self.own_voice is not None:
+                    self.own_voice.input_at(captured.chunk.end, captured.arrived)
                 for frame in frames(captured.chunk, frame_samples, remainder):
                     self._on_frame(frame, captured.arrived)
                 for hook in self.tick_hooks:
@@ -148,18 +160,34 @@ class VoiceLoop:
             self._wait_for_turn()
         return self.turns
 
+    @property
+    def barge_in(self) -> bool:
+        """The wake word is listened for while the speaker talks (real-time sources only)."""
+        return self.wake_settings.during_playback == "barge_in" and not self.responder_blocks
+
+    def _skips_echo(self) -> bool:
+        """Input heard while (or just after) the reply played is skipped: `mute`, and `barge_in` on
+        files read faster than real time, which cannot be interrupted."""
+        return self.wake_settings.during_playback != "listen" and not self.barge_in
+
     def _on_frame(self, frame: AudioChunk, arrived: float) -> None:
         self.bus.clock.set_audio(frame.end)
+        if self.own_voice is not None:
+            self.own_voice.catch_up(frame.end)
+        if self.echo is not None:
+            frame = self.echo.clean(frame)  # the reply's echo, taken out (as far as it can be)
         if self.state is State.RESPONDING:
             if self._turn_thread is not None and self._turn_thread.is_alive():
-                return  # the speaker is talking: its own voice must not wake it
+                if self.barge_in:
+                    self._over_reply(frame, arrived)
+                return  # otherwise the speaker is talking: its own voice must not wake it
             self._after_turn(self._last_result)
         if self.state is State.WAITING_FOR_WAKE:
-            if frame.timestamp < self._mute_until and self.wake_settings.during_playback == "mute":
+            if frame.timestamp < self._mute_until and self._skips_echo():
                 return
             self._remember(frame, arrived)
             self.listener.observe(frame)
-            detection = self.wake.process(frame)
+            detection = self._detect(frame)
             if detection is not None:
                 self._woken(detection)
             return
@@ -172,6 +200,36 @@ class VoiceLoop:
             if self._in_follow_up and self._woken_in_follow_up(frame, arrived):
                 return
             self._listen(frame, arrived)
+
+    def _detect(self, frame: AudioChunk) -> Detection | None:
+        """The wake word detector on one frame; a detection of the speaker's own voice is dropped."""
+        detection = self.wake.process(frame)
+        if detection is None or self.own_voice is None or not self.own_voice.is_own(detection):
+            return detection
+        log.info("heard %r in its own playback (score %.1f): not waking", detection.phrase, detection.score)
+        ignored = OwnVoiceIgnored(
+            phrase=detection.phrase, score=detection.score, count=self.own_voice.suppressed
+        )
+        self.bus.emit(ignored)
+        return None
+
+    def _over_reply(self, frame: AudioChunk, arrived: float) -> None:
+        """Barge-in: the wake word said over the reply stops it; the request after it is listened to."""
+        if self.muted():
+            return
+        self._remember(frame, arrived)
+        detection = self._detect(frame)
+        if detection is None:
+            return
+        self.responder.interrupt()
+        reply_seconds = max(0.0, self.bus.clock.audio() - self._turn_started_audio)
+        self.bus.emit(
+            BargeIn(phrase=detection.phrase, score=detection.score, reply_seconds=round(reply_seconds, 2))
+        )
+        log.info("barge-in: %r heard over the reply; stopping it", detection.phrase)
+        # The interrupted turn ends in its own thread (the next turn waits for it, _start_turn);
+        # like any interrupted reply it opens no follow-up window.
+        self._woken(detection)
 
     def _woken(self, detection: Detection) -> None:
         self.bus.emit(Wake(phrase=detection.phrase, score=detection.score))
@@ -230,6 +288,9 @@ class VoiceLoop:
         self._start_turn(text, endpoint)
 
     def _start_turn(self, text: str, endpoint: float) -> None:
+        interrupted = self._turn_thread
+        if interrupted is not None:  # a reply barged into: it stops within moments
+            interrupted.join()
         self.turns += 1
         self.state = State.RESPONDING
         self._turn_started_audio = self.bus.clock.audio()
@@ -273,7 +334,7 @@ class VoiceLoop:
     def _woken_in_follow_up(self, frame: AudioChunk, arrived: float) -> bool:
         """The wake word said anyway inside the window: the request starts after it, as always."""
         self._remember(frame, arrived)
-        detection = self.wake.process(frame)
+        detection = self._detect(frame)
         if detection is None:
             return False
         self.listener.cancel()
