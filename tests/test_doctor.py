@@ -50,8 +50,10 @@ def test_missing_models_fail_with_the_fetch_command(
     cfg = config(tmp_path, f"models:\n  dir: {tmp_path / 'empty-store'}\n")
     code, lines = doctor(["--config", cfg, "doctor", "--only", "config,models"], capsys)
     assert code == 1
-    models = lines_of("model", lines)
+    models = [line for line in lines_of("model", lines) if "wake model" not in line]
     assert len(models) == 3 and all(line.startswith("FAIL") for line in models)
+    wake = [line for line in lines_of("model", lines) if "wake model" in line]
+    assert len(wake) == 1 and wake[0].startswith("ok") and "hey computer" in wake[0]  # it ships with the code
     llm = next(line for line in models if "llm smollm2-135m-instruct-q4_1" in line)
     assert "not installed" in llm
     assert llm.endswith("-> fix: speaker models fetch smollm2-135m-instruct-q4_1")
@@ -81,8 +83,9 @@ def test_a_damaged_model_is_found_by_rehashing(
 def test_installed_models_pass(store: ModelStore, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = doctor(["doctor", "--only", "config,models"], capsys)
     assert code == 0, lines
-    models = lines_of("model", lines)
+    models = [line for line in lines_of("model", lines) if "wake model" not in line]
     assert len(models) == 3 and all(line.startswith("ok") and "sha256 verified" in line for line in models)
+    assert any(line.startswith("ok") and "wake model for 'hey computer'" in line for line in lines)
     assert lines[-1] == "All good: the speaker has what it needs."
 
 
@@ -241,3 +244,14 @@ def test_memory_is_compared_with_what_the_configured_models_need(store: ModelSto
     with_swap = check_memory(zero, store, meminfo(427, 350, swap_mb=512))
     assert with_swap.status == "warn" and "relies on swap" in with_swap.message
     assert check_memory(defaults, store, meminfo(2048, 1500)).status == "ok"  # a Pi 4 with 2 GB
+
+
+def test_a_wake_model_for_another_phrase_fails_with_the_training_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config(tmp_path, "wake:\n  phrase: hey jarvis\n")
+    code, lines = doctor(["--config", cfg, "doctor", "--only", "config,models"], capsys)
+    assert code == 1
+    wake = [line for line in lines_of("model", lines) if "wake model" in line]
+    assert len(wake) == 1 and wake[0].startswith("FAIL") and "'hey jarvis'" in wake[0]
+    assert wake[0].endswith('speaker wake train "hey jarvis", then set wake.classifier to the file it writes')

@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--seed", type=int, default=1, help="random seed (the same seed makes the same data)")
     t.add_argument("--workers", type=int, help="processes making speech (default: one per core)")
+    t.add_argument(
+        "--threshold",
+        type=float,
+        help="store this decision threshold (0..1) instead of the one chosen on validation clips",
+    )
     t.set_defaults(func=run_train)
     e = sub.add_parser("eval", help="false rejects and false accepts per hour on held-out voices and text")
     e.add_argument("--model", type=Path, help="the model file (default: the configured one)")
@@ -53,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")
     e.add_argument("--near-hours", type=float, default=1.0, help="hours of near-miss talk (default 1)")
     e.add_argument("--threshold", type=float, help="try another decision threshold (0..1)")
+    e.add_argument("--seed", type=int, default=11, help="which clips to make (another seed, other clips)")
     e.add_argument("--workers", type=int, help="processes (default: one per core)")
     e.set_defaults(func=run_eval)
     w = sub.add_parser("test", help="run the configured wake word on a WAV file and print each detection")
@@ -109,6 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         piper_voices=_piper_voices(settings),
         progress=_bar("training"),
+        threshold=args.threshold,
     )
     print(summary(model))
     print(f"wrote {out}; use it with wake.engine: classifier, wake.phrase: {phrase}, wake.classifier: {out}")
@@ -145,6 +152,7 @@ def run_eval(args: argparse.Namespace) -> int:
             ordinary_hours=args.hours,
             near_hours=args.near_hours,
             threshold=args.threshold,
+            seed=args.seed,
             workers=args.workers,
             progress=progress,
         )

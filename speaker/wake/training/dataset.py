@@ -25,7 +25,7 @@ from speaker.wake.training.voices import Speaker, in_room, perturb, random_voice
 
 POSITIVE_AFTER = (0.0, 0.32)  # a window is positive when it ends this long after the phrase ends
 NEGATIVE_BEFORE = 0.32  # and a negative when it ends more than this before the phrase ends
-HARD = 12.0  # weight of a hard negative (near-miss talk, the phrase not yet finished)
+HARD = 3.0  # weight of a hard negative (near-miss talk, the phrase not yet finished)
 LEAD = 2.2  # seconds of audio before the phrase: a full decision window of history
 
 
@@ -120,26 +120,7 @@ class ClipMaker:
         end = (len(before) + len(phrase)) / RATE
         shifted = perturb(audio, rng)
         end *= len(shifted) / len(audio)
-        background = self._talk_over(rng, len(shifted)) if rng.random() < 0.35 else None
-        return Clip(in_room(shifted, rng, background=background), end, "positive", voice.describe())
-
-    def _talk_over(self, rng: random.Random, length: int) -> np.ndarray:
-        """Someone else talking meanwhile: often the speaker's own voice, its reply echoing back."""
-        piper = [v for v in self.recipe.piper_voices] if not self.recipe.evaluation else []
-        if piper and rng.random() < 0.6:
-            voice = random_voice(random.Random(rng.random()), evaluation=False, piper_voices=piper)
-            while voice.engine != "piper":
-                voice = random_voice(random.Random(rng.random()), evaluation=False, piper_voices=piper)
-        else:
-            voice = self._voice(rng)
-        parts, total = [], 0
-        while total < length:
-            speech = self.speaker.say(rng.choice(self.ordinary), voice).astype(np.float32)
-            parts.append(speech)
-            total += len(speech)
-        talk = np.concatenate(parts)
-        start = rng.randrange(0, max(1, len(talk) - length))
-        return talk[start : start + length]
+        return Clip(in_room(shifted, rng), end, "positive", voice.describe())
 
     def negative(self, rng: random.Random, near: bool, seconds: float = 12.0) -> Clip:
         voice = self._voice(rng)
@@ -151,8 +132,7 @@ class ClipMaker:
             parts += [speech, _silence(rng.uniform(0.1, 0.8))]
             total += (len(speech) / RATE) + 0.4
         audio = perturb(np.concatenate(parts), rng)
-        background = self._talk_over(rng, len(audio)) if rng.random() < 0.15 else None
-        return Clip(in_room(audio, rng, background=background), None, "near" if near else "ordinary", voice.describe())
+        return Clip(in_room(audio, rng), None, "near" if near else "ordinary", voice.describe())
 
 
 def labels_for(clip: Clip, windows: int) -> np.ndarray:

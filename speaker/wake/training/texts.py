@@ -244,36 +244,9 @@ look at the {w}
                 )
             )
             out.append(frame.format(w=words[0]) + " " + " ".join(words[1:-1] + ["please"]))
-    # the phrase with one word swapped for one that starts the same or sounds alike, alone and
-    # followed by a request, as the phrase itself is: "hey company, what time is it"
-    for i, alike in enumerate(near_phrases(phrase)):
-        out.append(alike)
-        out.append(f"{alike}, {REQUESTS[i % len(REQUESTS)]}")
-        out.append(frames[i % len(frames)].format(w=alike))
     if phrase.lower() == "hey computer":
         out += _split(HEY_COMPUTER_NEAR)
     return half(sorted(set(out)), evaluation)
-
-
-def near_phrases(phrase: str, per_word: int = 14) -> list[str]:
-    """The phrase with one word swapped: for the last word, words that begin like it ("hey
-    company") or sound like it ("hey commuter"); for the others, words that sound like them."""
-    words = phrase.lower().split()
-    dictionary = _dictionary()
-    out = []
-    for i, word in enumerate(words):
-        alikes = similar_words(word)
-        phones = dictionary.get(word)
-        if phones and i == len(words) - 1 and len(phones) >= 3:
-            prefix = phones[:3]
-            starts = sorted(
-                (w for w, p in dictionary.items() if p[:3] == prefix and p != phones and len(w) > 2),
-                key=lambda w: (abs(len(dictionary[w]) - len(phones)), w),
-            )
-            alikes += starts[:per_word]
-        for alike in dict.fromkeys(alikes):
-            out.append(" ".join(words[:i] + [alike] + words[i + 1 :]))
-    return out
 
 
 def _edit_distance(a: list[str], b: list[str], limit: int) -> int:
@@ -323,7 +296,7 @@ def similar_words(phrase: str, per_word: int = 6) -> list[str]:
             if len(other) < 3 or other == word or other.startswith(word) or word.startswith(other):
                 continue
             d = _edit_distance(phones, other_phones, limit)
-            if 1 <= d <= limit:  # 0: the same sound (hey, hay) is the phrase, not a near miss
+            if d <= limit:
                 scored.append((d, len(other), other))
         found += [w for _, _, w in sorted(scored)[:per_word]]
     return found

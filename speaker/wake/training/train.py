@@ -46,6 +46,7 @@ def train(
     workers: int | None = None,
     piper_voices: tuple[str, ...] = (),
     max_false_per_hour: float = 0.2,
+    threshold: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> WakeModel:
     """Make the data, fit, choose the threshold on held-out validation clips, save to `out`."""
@@ -74,6 +75,10 @@ def train(
     layers, mean, scale = fit_network(x, y, w, epochs=preset.epochs, seed=seed, progress=epoch_done)
     model = WakeModel(phrase=phrase, windows=WINDOWS, layers=layers, mean=mean, scale=scale)
     model.threshold, figures = choose_threshold(model, validation, max_false_per_hour)
+    if threshold is not None:
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"the threshold must be between 0 and 1, got {threshold}")
+        model.threshold = threshold
     model.info = {
         "made": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "size": size,

@@ -182,7 +182,7 @@ def in_room(samples: np.ndarray, rng: random.Random, *, background: np.ndarray |
     snr = rng.uniform(5, 35)
     x = x + noise(len(x), rng) * np.sqrt(power * level**2 / 10 ** (snr / 10))
     if background is not None and len(background):
-        snr_talk = rng.uniform(0, 15)  # an echo of the speaker's own reply can be as loud as the user
+        snr_talk = rng.uniform(8, 20)
         bg = np.resize(background.astype(np.float32), len(x))
         bg_power = float(np.mean(bg**2)) + 1e-9
         x = x + bg * np.sqrt(power * level**2 / 10 ** (snr_talk / 10) / bg_power)
