@@ -74,7 +74,8 @@ def check_wake_model(settings: Settings) -> Finding:
             f"wake model {path} is for {model.phrase!r}, but wake.phrase is {settings.wake.phrase!r}",
             f'speaker wake train "{settings.wake.phrase}", then set wake.classifier to the file it writes',
         )
-    return Finding("model", "ok", f"wake model for {model.phrase!r}: {path} (threshold {model.threshold:.3f})")
+    message = f"wake model for {model.phrase!r}: {path} (threshold {model.threshold:.3f})"
+    return Finding("model", "ok", message)
 
 
 def _finding(label: str, status: ModelStatus, store: ModelStore, full: bool) -> Finding:
