@@ -84,7 +84,7 @@ def build_speaker(
     if dialog is not None and hasattr(engines.llm, "count_tokens"):
         dialog.memory.count_tokens = engines.llm.count_tokens
     home = settings.home
-    own_voice = build_own_voice(settings, store, bus, models) if listen else None
+    own_voice = build_own_voice(settings, store, bus, models, engines.wake) if listen else None
     played = services.wrap_sink(sink)
     responder = Responder(
         tts=engines.tts,
@@ -117,20 +117,45 @@ def build_speaker(
             own_voice=own_voice,
         )
         speaker.loop.replaced_hooks.append(services.engine_replaced)  # model updates between turns
+        if own_voice is not None:
+            speaker.loop.replaced_hooks.append(_own_voice_follows(own_voice))
     log.info("models loaded in %.1f s", engines.load_seconds)
     return speaker
 
 
 def build_own_voice(
-    settings: Settings, store: ModelStore, bus: EventBus, models: Mapping[str, InstalledModel] | None
+    settings: Settings,
+    store: ModelStore,
+    bus: EventBus,
+    models: Mapping[str, InstalledModel] | None,
+    wake: Any = None,
 ) -> OwnVoice | None:
-    """With barge-in, a second wake word detector (the configured engine) on the speaker's playback."""
+    """With barge-in, a second wake word detector (the configured engine) on the speaker's playback:
+    a twin of `wake` sharing its model when the engine can make one, else a second instance."""
     if settings.wake.during_playback != "barge_in":
         return None
-    reference = build_engine(settings, store, "wake", (models or {}).get("wake"))
-    reference.load()
+    if hasattr(wake, "twin"):
+        reference = wake.twin()
+    else:
+        reference = build_engine(settings, store, "wake", (models or {}).get("wake"))
+        reference.load()
     return OwnVoice(reference, bus.clock.audio, window_s=settings.wake.own_voice_window_s,
                     frame_ms=settings.audio.frame_ms)  # fmt: skip
+
+
+def _own_voice_follows(own_voice: OwnVoice) -> Callable[[str, Any], None]:
+    """A wake model updated over the air listens to the playback too (engines that can twin)."""
+
+    def replaced(stage: str, engine: Any) -> None:
+        if stage != "wake":
+            return
+        if hasattr(engine, "twin"):
+            own_voice.use_detector(engine.twin())
+        else:
+            kind = type(engine).__name__
+            log.warning("the own-voice detector keeps the wake model it started with (%s)", kind)
+
+    return replaced
 
 
 def build_dialog(settings: Settings) -> Dialog | None:

@@ -121,3 +121,16 @@ def test_fixed_prompt_language(clock: Clock) -> None:
 def test_token_estimate_without_a_tokenizer() -> None:
     assert estimate_tokens("你好世界") == 4
     assert 3 <= estimate_tokens("Why is the sky blue?") <= 6
+
+
+def test_a_new_mode_starts_its_context_afresh_and_a_return_finds_its_turns(dialog: Dialog) -> None:
+    fact = dialog.plan("Why is the sky blue?")
+    dialog.remember(fact, "Sunlight scatters off the air, blue the most.")
+    sad = dialog.plan("I had a rough day at work.")
+    assert sad.mode == "empathy" and fact.mode == "knowledge"
+    assert [m.role for m in sad.messages] == ["system", "user"]  # no answer from another mode to copy
+    dialog.remember(sad, "I'm sorry to hear that.")
+    again = dialog.plan("Why is the sea salty?", forced_mode="knowledge")
+    assert again.mode == "knowledge"
+    seen = " ".join(m.content for m in again.messages)
+    assert "Sunlight scatters" in seen and "sorry to hear" not in seen

@@ -200,3 +200,24 @@ def test_speaker_wake_test_prints_detections(speech: SpeechCache, tmp_path: Path
     )
     assert main(["wake", "test", str(wav)]) == 0
     assert "1 detection(s)" in capsys.readouterr().out
+
+
+def test_a_twin_shares_the_model_and_listens_to_its_own_stream(
+    speech: SpeechCache, shipped: ClassifierWakeWord
+) -> None:
+    from speaker.app import _own_voice_follows
+    from speaker.pipeline.barge_in import OwnVoice
+
+    twin = shipped.twin()
+    assert twin is not shipped and twin.model is shipped.model and twin.phrase == "hey computer"
+    said = speech.piper("Hey computer.", lead=1.0, trail=0.5)
+    shipped.reset()
+    for frame in split(silence(1.0)):  # the original is somewhere else in its own stream
+        shipped.process(frame)
+    assert len(detect(twin, said)) == 1
+    # a wake model switched in over the air listens to the playback too
+    own_voice = OwnVoice(shipped.twin(), lambda: 0.0, window_s=1.0, frame_ms=30)
+    updated = ClassifierWakeWord(bundled_model(), phrase="hey computer")
+    updated.load()
+    _own_voice_follows(own_voice)("wake", updated)
+    assert own_voice.reference is not updated and own_voice.reference.model is updated.model

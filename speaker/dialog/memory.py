@@ -87,9 +87,12 @@ class ConversationMemory:
                 self.exchanges.pop(0)
                 self.trimmed += 1
 
-    def messages(self) -> list[ChatMessage]:
+    def messages(self, mode: str | None = None) -> list[ChatMessage]:
+        """The exchanges as chat messages; with `mode`, only that mode's (see Dialog.plan)."""
         out: list[ChatMessage] = []
         for exchange in self.exchanges:
+            if mode is not None and exchange.mode != mode:
+                continue
             out.append(ChatMessage("user", exchange.user))
             out.append(ChatMessage("assistant", exchange.assistant))
         return out

@@ -83,9 +83,12 @@ class Dialog:
         if decision.command == "switch":
             self.memory.set_mode(decision.mode)
             return TurnPlan(decision, spec, language, reply=spec.text(spec.greeting, language) or "Okay.")
+        # The model sees the earlier turns of this mode only: a small model given another mode's
+        # answers tends to repeat them ("the best way to ... is finding the right environment")
+        # instead of answering, and a shorter context answers sooner.
         messages = (
             ChatMessage("system", spec.system_prompt(language)),
-            *self.memory.messages(),
+            *self.memory.messages(decision.mode),
             ChatMessage("user", decision.rest or text),
         )
         s = spec.sampling

@@ -73,6 +73,11 @@ class OwnVoice:
 
     # --- the playback side (any thread) ----------------------------------------------------------
 
+    def use_detector(self, reference: WakeWordDetector) -> None:
+        """Listen to the playback with another detector (the wake model was updated); on the loop's thread."""
+        self.reference = reference
+        self._restart = True
+
     def input_at(self, audio_time: float, arrived: float) -> None:
         """Input up to `audio_time` reached the loop at `arrived` (time.monotonic())."""
         self._anchor = (audio_time, arrived)

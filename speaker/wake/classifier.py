@@ -104,6 +104,22 @@ class ClassifierWakeWord:
             self._vad = webrtcvad.Vad(1)
         self.reset()
 
+    def twin(self) -> ClassifierWakeWord:
+        """Another detector on the same loaded model, for another stream (the playback reference):
+        the network and the ONNX sessions are shared, the stream state is its own."""
+        if self.model is None or self._embedder is None:
+            raise RuntimeError("ClassifierWakeWord.load() must be called first")
+        other = ClassifierWakeWord(self.model_path, self.threshold_override, self.gate, self.expected_phrase)
+        other.model, other.phrase, other.threshold = self.model, self.phrase, self.threshold
+        other._embedder = self._embedder
+        other._stream = EmbeddingStream(self._embedder, keep_windows=self.model.windows)
+        if self.gate:
+            import webrtcvad
+
+            other._vad = webrtcvad.Vad(1)
+        other.reset()
+        return other
+
     def reset(self) -> None:
         if self._stream is not None:
             self._stream.reset()
