@@ -51,17 +51,12 @@ def talk(seconds: float) -> np.ndarray:
 
 
 def cpu_percent(detector, audio: np.ndarray) -> tuple[float, int]:
-    from speaker.audio.chunk import AudioChunk, frames
+    from speaker.audio.chunk import AudioChunk
+    from speaker.wake.base import detect_all
 
-    detector.reset()
     chunk = AudioChunk.from_array(audio, 16000)
-    pieces = frames(chunk, 480, bytearray())
-    detections = 0
     start = cpu_seconds()
-    for frame in pieces:
-        if detector.process(frame) is not None:
-            detections += 1
-            detector.reset()
+    detections = len(detect_all(detector, chunk))
     used = cpu_seconds() - start
     return 100.0 * used / (len(audio) / 16000), detections
 

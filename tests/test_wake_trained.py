@@ -16,6 +16,7 @@ from speaker.engines import build_engine
 from speaker.errors import ModelError
 from speaker.models import ModelStore
 from speaker.settings import load_settings
+from speaker.wake.base import detect_all
 from speaker.wake.classifier import ClassifierWakeWord, bundled_model
 from speaker.wake.features import Embedder, EmbeddingStream
 from speaker.wake.model import WakeModel
@@ -45,14 +46,7 @@ def shipped() -> ClassifierWakeWord:
 
 
 def detect(detector: ClassifierWakeWord, audio: AudioChunk) -> list[float]:
-    detector.reset()
-    ends = []
-    for frame in split(audio):
-        found = detector.process(frame)
-        if found is not None:
-            ends.append(found.end)
-            detector.reset()
-    return ends
+    return [found.end for found in detect_all(detector, audio)]
 
 
 @pytest.mark.parametrize("length_scale", [0.85, 1.0, 1.2])

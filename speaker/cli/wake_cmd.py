@@ -163,10 +163,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from speaker.audio.chunk import frames
     from speaker.audio.wavfile import read_mono16k
     from speaker.engines import build_engine
     from speaker.models import ModelStore
+    from speaker.wake.base import detect_all
 
     settings = load_settings(args.config)
     if not args.wav.is_file():
@@ -174,12 +174,8 @@ def run_test(args: argparse.Namespace) -> int:
     detector = build_engine(settings, ModelStore.from_settings(settings), "wake")
     detector.load()
     audio = read_mono16k(args.wav)
-    found = 0
-    for frame in frames(audio, 480, bytearray()):
-        detection = detector.process(frame)
-        if detection is not None:
-            found += 1
-            print(f"{detection.end:7.2f} s  {detection.phrase!r}  score {detection.score:.3f}")
-            detector.reset()
-    print(f"{found} detection(s) in {audio.duration:.1f} s of {args.wav}")
+    found = detect_all(detector, audio)
+    for detection in found:
+        print(f"{detection.end:7.2f} s  {detection.phrase!r}  score {detection.score:.3f}")
+    print(f"{len(found)} detection(s) in {audio.duration:.1f} s of {args.wav}")
     return 0 if found else 1

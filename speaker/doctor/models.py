@@ -60,14 +60,14 @@ def check_models(settings: Settings, store: ModelStore, *, full: bool = True) ->
 def check_wake_model(settings: Settings) -> Finding:
     """The trained wake model file: readable, intact, and for the configured phrase."""
     from speaker.wake.classifier import bundled_model
-    from speaker.wake.model import WakeModel
+    from speaker.wake.model import WakeModel, same_phrase
 
     path = settings.wake.classifier or bundled_model()
     try:
         model = WakeModel.load(path)
     except ModelError as exc:
         return Finding("model", "fail", f"wake {exc.message}", f'speaker wake train "{settings.wake.phrase}"')
-    if model.phrase.split() != settings.wake.phrase.lower().split():
+    if not same_phrase(model.phrase, settings.wake.phrase):
         return Finding(
             "model",
             "fail",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from speaker.audio.chunk import AudioChunk
+from speaker.audio.chunk import AudioChunk, frames
 
 
 @dataclass(frozen=True)
@@ -26,3 +26,16 @@ class WakeWordDetector(Protocol):
 
     def reset(self) -> None:
         """Forget everything heard so far (after a detection, or after the speaker's own playback)."""
+
+
+def detect_all(detector: WakeWordDetector, audio: AudioChunk, frame_samples: int = 480) -> list[Detection]:
+    """Every detection in a 16 kHz mono recording, fed in the loop's frames; the detector starts
+    afresh and is reset after each detection, as the voice loop does."""
+    detector.reset()
+    found = []
+    for frame in frames(audio, frame_samples, bytearray()):
+        detection = detector.process(frame)
+        if detection is not None:
+            found.append(detection)
+            detector.reset()
+    return found

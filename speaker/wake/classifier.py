@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from speaker.audio.chunk import AudioChunk, check_frame
 from speaker.errors import ModelError
 from speaker.wake.base import Detection
 from speaker.wake.features import RATE, Embedder, EmbeddingStream, window_end_seconds
-from speaker.wake.model import WakeModel
+from speaker.wake.model import WakeModel, same_phrase
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,6 @@ BUNDLED = "hey_computer.npz"
 def bundled_model() -> Path:
     """The wake model that ships with the firmware (for "hey computer"; scripts/train_wake_model.sh)."""
     return Path(__file__).resolve().parent.parent / "data" / "wake" / BUNDLED
-
-
-def _words(phrase: str) -> list[str]:
-    return re.sub(r"[^\w\s']", " ", phrase.lower()).split()
 
 
 _VAD_SAMPLES = 160  # 10 ms frames for the voice gate
@@ -75,7 +70,7 @@ class ClassifierWakeWord:
         self.phrase = ""
         self.threshold = threshold or 0.5
         self.last_score = 0.0
-        self.scored_steps = 0  # steps the classifier ran on (for the CPU figures in `speaker bench wake`)
+        self.scored_steps = 0  # steps the classifier ran on (the voice gate keeps it at 0 in silence)
         self._embedder: Embedder | None = None
         self._stream: EmbeddingStream | None = None
         self._vad = None
@@ -84,25 +79,17 @@ class ClassifierWakeWord:
         self._origin: float | None = None  # input time of the stream's first sample
         self._next: float | None = None  # input time the next frame should start at
         self._streak = 0
+        self._seen = 0  # samples since the stream started (the quiet history included)
 
     def load(self) -> None:
         model = WakeModel.load(self.model_path)
-        if self.expected_phrase and _words(self.expected_phrase) != _words(model.phrase):
+        if self.expected_phrase and not same_phrase(self.expected_phrase, model.phrase):
             raise ModelError(
                 f"wake.phrase is {self.expected_phrase!r} but the wake model {self.model_path} is for "
                 f'{model.phrase!r}: make one with `speaker wake train "{self.expected_phrase}"` and set '
                 "wake.classifier to the file it writes"
             )
-        self.model = model
-        self.phrase = model.phrase
-        self.threshold = self.threshold_override or model.threshold
-        self._embedder = Embedder()
-        self._stream = EmbeddingStream(self._embedder, keep_windows=model.windows)
-        if self.gate:
-            import webrtcvad
-
-            self._vad = webrtcvad.Vad(1)
-        self.reset()
+        self._use(model, Embedder())
 
     def twin(self) -> ClassifierWakeWord:
         """Another detector on the same loaded model, for another stream (the playback reference):
@@ -110,15 +97,20 @@ class ClassifierWakeWord:
         if self.model is None or self._embedder is None:
             raise RuntimeError("ClassifierWakeWord.load() must be called first")
         other = ClassifierWakeWord(self.model_path, self.threshold_override, self.gate, self.expected_phrase)
-        other.model, other.phrase, other.threshold = self.model, self.phrase, self.threshold
-        other._embedder = self._embedder
-        other._stream = EmbeddingStream(self._embedder, keep_windows=self.model.windows)
+        other._use(self.model, self._embedder)
+        return other
+
+    def _use(self, model: WakeModel, embedder: Embedder) -> None:
+        self.model = model
+        self.phrase = model.phrase
+        self.threshold = self.threshold_override or model.threshold
+        self._embedder = embedder
+        self._stream = EmbeddingStream(embedder, keep_windows=model.windows)
         if self.gate:
             import webrtcvad
 
-            other._vad = webrtcvad.Vad(1)
-        other.reset()
-        return other
+            self._vad = webrtcvad.Vad(1)
+        self.reset()
 
     def reset(self) -> None:
         if self._stream is not None:
@@ -164,9 +156,8 @@ class ClassifierWakeWord:
     def _decide(self, stream: EmbeddingStream, model: WakeModel) -> Detection | None:
         if stream.windows < model.windows:
             return None
-        newest = stream.windows - 1
-        window_end = window_end_seconds(newest)
-        span = window_end_seconds(newest) - window_end_seconds(newest - model.windows + 1) + 0.78
+        window_end = window_end_seconds(stream.windows - 1)
+        span = window_end_seconds(model.windows - 1)  # the audio one decision looks at (~2 s)
         if self._vad is not None and window_end - self._voiced_at > span:
             self._streak = 0
             self.last_score = 0.0

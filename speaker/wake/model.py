@@ -8,6 +8,7 @@ was made. `speaker wake train` writes it; the `classifier` wake engine reads it.
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,24 @@ from speaker.wake.features import EMBEDDING_DIM
 
 FORMAT = "speaker-wake/1"
 FIX = 'make one with `speaker wake train "PHRASE"`, or point wake.classifier at another file'
+
+
+def sequences(embeddings: np.ndarray, windows: int) -> np.ndarray:
+    """The model's inputs along a clip: row k is embeddings k .. k+windows-1, flattened, i.e. the
+    decision at window k + windows - 1. Shape (max(0, len - windows + 1), windows * 96)."""
+    if len(embeddings) < windows:
+        return np.zeros((0, windows * EMBEDDING_DIM), np.float32)
+    view = np.lib.stride_tricks.sliding_window_view(embeddings, windows, axis=0)  # (n, 96, windows)
+    return np.ascontiguousarray(view.transpose(0, 2, 1)).reshape(len(view), -1).astype(np.float32)
+
+
+def same_phrase(a: str, b: str) -> bool:
+    """Whether two spellings name the same wake phrase (case and punctuation aside)."""
+    return _words(a) == _words(b)
+
+
+def _words(phrase: str) -> list[str]:
+    return re.sub(r"[^\w\s']", " ", phrase.lower()).split()
 
 
 @dataclass

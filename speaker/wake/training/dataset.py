@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from speaker.wake.features import RATE, Embedder, window_end_seconds
+from speaker.wake.model import sequences
 from speaker.wake.training import texts
 from speaker.wake.training.voices import Speaker, in_room, perturb, random_voice
 
@@ -66,17 +67,19 @@ class Examples:
     def matrix(self, windows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n, windows * 96) flattened sequences, their 0/1 labels, and their weights: near misses
         and the phrase cut short count `HARD` times as much as other negatives."""
-        rows, ys, ws = [], [], []
+        rows, ys, ws = [np.zeros((0, windows * 96), np.float32)], [np.zeros(0)], [np.zeros(0)]
         for emb, lab, kind in zip(self.embeddings, self.labels, self.kinds, strict=True):
-            for j in range(windows - 1, len(emb)):
-                if lab[j] < 0:
-                    continue
-                rows.append(emb[j - windows + 1 : j + 1].reshape(-1))
-                ys.append(lab[j])
-                ws.append(HARD if lab[j] == 0 and kind in ("near", "positive") else 1.0)
-        if not rows:
-            return np.zeros((0, windows * 96), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32)
-        return np.stack(rows).astype(np.float32), np.asarray(ys, np.float32), np.asarray(ws, np.float32)
+            decided = lab[windows - 1 :]  # the label of the decision each sequence makes
+            used = decided >= 0
+            rows.append(sequences(emb, windows)[used])
+            ys.append(decided[used])
+            hard = kind in ("near", "positive")
+            ws.append(np.where((decided[used] == 0) & hard, HARD, 1.0))
+        return (
+            np.concatenate(rows),
+            np.concatenate(ys).astype(np.float32),
+            np.concatenate(ws).astype(np.float32),
+        )
 
 
 def _trim(samples: np.ndarray, level: int = 200) -> np.ndarray:

@@ -14,7 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from speaker.audio.chunk import AudioChunk, frames
+from speaker.audio.chunk import AudioChunk
+from speaker.wake.base import detect_all
 from speaker.wake.classifier import ClassifierWakeWord
 from speaker.wake.features import RATE
 from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
@@ -67,14 +68,7 @@ def _run(job: tuple[str, int]) -> tuple[str, float, int, str]:
     assert _MAKER is not None and _DETECTOR is not None
     rng = random.Random(seed)
     clip = _MAKER.positive(rng) if kind == "positive" else _MAKER.negative(rng, near=kind == "near")
-    _DETECTOR.reset()
-    ends = []
-    chunk = AudioChunk.from_array(clip.audio, RATE)
-    for frame in frames(chunk, 480, bytearray()):
-        detection = _DETECTOR.process(frame)
-        if detection is not None:
-            ends.append(detection.end)
-            _DETECTOR.reset()  # as the loop does
+    ends = [d.end for d in detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))]
     seconds = len(clip.audio) / RATE
     if clip.phrase_end is None:
         return kind, seconds, len(ends), clip.voice

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from speaker.wake.model import WakeModel
+from speaker.wake.model import WakeModel, sequences
 from speaker.wake.training.dataset import Examples
 
 
@@ -104,8 +104,7 @@ def sequence_scores(model: WakeModel, examples: Examples) -> list[np.ndarray]:
     for emb in examples.embeddings:
         scores = np.zeros(len(emb), np.float32)
         if len(emb) >= n:
-            stacked = np.stack([emb[j - n + 1 : j + 1].reshape(-1) for j in range(n - 1, len(emb))])
-            scores[n - 1 :] = model.scores(stacked)
+            scores[n - 1 :] = model.scores(sequences(emb, n))
         out.append(scores)
     return out
 

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from speaker.wake.model import WakeModel
 from speaker.wake.training.dataset import Examples, Recipe, jobs_for, make_examples
 from speaker.wake.training.fit import choose_threshold, fit_network
@@ -103,11 +101,4 @@ def summary(model: WakeModel) -> str:
         f"{model.info.get('positive_sequences', '?')} phrase windows and {talk:.2f} h of other talk; "
         f"validation: {100 * float(v.get('false_rejects', float('nan'))):.1f}% missed, "
         f"{v.get('false_accepts', '?')} false wakes in {v.get('negative_hours', '?')} h"
-    )
-
-
-def array_size(model: WakeModel) -> int:
-    return (
-        int(sum(w.size + b.size for w, b in model.layers) + model.mean.size + model.scale.size)
-        * np.dtype(np.float32).itemsize
     )
