@@ -33,6 +33,29 @@ class AudioSink(Protocol):
     def close(self) -> None: ...
 
 
+class SinkWrapper:
+    """A sink in front of another: every call goes through to `inner` unless a subclass changes it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.description = inner.description
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def play(self, chunk: AudioChunk) -> None:
+        self.inner.play(chunk)
+
+    def end_reply(self) -> None:
+        self.inner.end_reply()
+
+    def stop(self) -> None:
+        self.inner.stop()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class NullSink:
     """Audio is produced (and timed) but goes nowhere: for machines without a speaker."""
 

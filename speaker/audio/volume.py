@@ -7,30 +7,18 @@ from typing import Any
 import numpy as np
 
 from speaker.audio.chunk import AudioChunk
+from speaker.audio.sinks import SinkWrapper
 
 
-class VolumeSink:
+class VolumeSink(SinkWrapper):
     """Wraps a sink; each chunk is scaled by `gain()` (1.0 passes the audio through untouched)."""
 
     def __init__(self, inner: Any, gain: Any) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.gain = gain
-        self.description = inner.description
-
-    def open(self) -> None:
-        self.inner.open()
 
     def play(self, chunk: AudioChunk) -> None:
         self.inner.play(scale(chunk, self.gain()))
-
-    def end_reply(self) -> None:
-        self.inner.end_reply()
-
-    def stop(self) -> None:
-        self.inner.stop()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def scale(chunk: AudioChunk, gain: float) -> AudioChunk:

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from speaker.audio.chunk import RATE, AudioChunk, AudioConverter
+from speaker.audio.chunk import RATE, AudioChunk, AudioConverter, frames
+from speaker.audio.sinks import SinkWrapper
 from speaker.wake.base import Detection, WakeWordDetector
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,6 @@ class OwnVoice:
 
     # --- the playback side (any thread) ----------------------------------------------------------
 
-    def use_detector(self, reference: WakeWordDetector) -> None:
-        """Listen to the playback with another detector (the wake model was updated); on the loop's thread."""
-        self.reference = reference
-        self._restart = True
-
     def input_at(self, audio_time: float, arrived: float) -> None:
         """Input up to `audio_time` reached the loop at `arrived` (time.monotonic())."""
         self._anchor = (audio_time, arrived)
@@ -121,6 +117,11 @@ class OwnVoice:
 
     # --- the loop side -----------------------------------------------------------------------------
 
+    def use_detector(self, reference: WakeWordDetector) -> None:
+        """Listen to the playback with another detector (the wake model was updated)."""
+        self.reference = reference
+        self._restart = True
+
     def catch_up(self, until: float) -> None:
         """Run the reference detector over everything played so far, and the quiet after it up to
         `until` (the microphone's audio time), so the reference is never behind the microphone."""
@@ -138,9 +139,7 @@ class OwnVoice:
             self._keep_history(data, start, until)
         if restart:
             self.reference.reset()
-        for offset in range(0, len(data), frame_bytes):
-            stamp = start + offset / 2 / RATE
-            frame = AudioChunk(RATE, 2, 1, data[offset : offset + frame_bytes], stamp)
+        for frame in frames(AudioChunk(RATE, 2, 1, data, start), self.frame_samples, bytearray()):
             detection = self.reference.process(frame)
             if detection is not None:
                 log.debug("the reply says the wake phrase (ending at %.2f s of input)", detection.end)
@@ -189,27 +188,17 @@ class OwnVoice:
         return self._buffer_time + len(self._buffer) / 2 / RATE
 
 
-class PlaybackTap:
+class PlaybackTap(SinkWrapper):
     """A sink wrapper that shows every chunk on its way to the speaker to an OwnVoice."""
 
     def __init__(self, inner: Any, own_voice: OwnVoice) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.own_voice = own_voice
-        self.description = inner.description
-
-    def open(self) -> None:
-        self.inner.open()
 
     def play(self, chunk: AudioChunk) -> None:
         self.own_voice.played(chunk)
         self.inner.play(chunk)
 
-    def end_reply(self) -> None:
-        self.inner.end_reply()
-
     def stop(self) -> None:
         self.own_voice.stopped()
         self.inner.stop()
-
-    def close(self) -> None:
-        self.inner.close()
