@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from speaker.llm.llama import LlamaChatModel
 from speaker.models import ModelStore
 from speaker.settings import load_settings
+from speaker.speechgen import PiperSpeech
+from speaker.tts.piper import PiperSynthesizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,3 +53,26 @@ def models_dir(store: ModelStore) -> Path:
 @pytest.fixture(scope="session")
 def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("speech")
+
+
+# The real engines, loaded once per test module (a module may change their state, e.g. warm prompts).
+
+
+@pytest.fixture(scope="module")
+def llm(store: ModelStore) -> LlamaChatModel:
+    model = LlamaChatModel(store.require("smollm2-135m-instruct-q4_1").main)
+    model.load()
+    return model
+
+
+@pytest.fixture(scope="module")
+def tts(store: ModelStore) -> PiperSynthesizer:
+    voice = PiperSynthesizer(store.require("piper-en-us-joe-medium").main)
+    voice.load()
+    return voice
+
+
+@pytest.fixture(scope="module")
+def voice(store: ModelStore) -> PiperSpeech:
+    """The joe voice for making test speech (16 kHz mono)."""
+    return PiperSpeech(store.require("piper-en-us-joe-medium").main)

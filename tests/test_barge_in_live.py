@@ -16,7 +16,6 @@ from speaker.app import Speaker, build_speaker
 from speaker.audio.sinks import WavFileSink
 from speaker.audio.wavfile import probe
 from speaker.events import EventBus, EventLog
-from speaker.models import ModelStore
 from speaker.pipeline.loop import run_on
 from speaker.settings import load_settings
 from speaker.speechgen import PiperSpeech, concat, pad, to_16k
@@ -48,11 +47,6 @@ class FixedReply:
             return None
         self.used = True
         return SkillReply(intent="fixed", text=self.text)
-
-
-@pytest.fixture(scope="module")
-def voice(store: ModelStore) -> PiperSpeech:
-    return PiperSpeech(store.require("piper-en-us-joe-medium").main)
 
 
 def speaker_in_room(tmp_path: Path, room: Room, reply: str, bus: EventBus, wake: str = "") -> Speaker:

@@ -17,20 +17,12 @@ from speaker.audio.volume import VolumeSink
 from speaker.audio.wavfile import read_chunks, read_mono16k
 from speaker.controls import Controls, MutedWakeWord
 from speaker.events import EventBus, IntentMatched, TurnDone, Wake
-from speaker.models import ModelStore
 from speaker.settings import ControlsSettings
 from speaker.timers import TimerService
 from speaker.tts.piper import PiperSynthesizer
 from speaker.wake.pocketsphinx import PocketsphinxWakeWord
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def tts(store: ModelStore) -> PiperSynthesizer:
-    voice = PiperSynthesizer(store.require("piper-en-us-joe-medium").main)
-    voice.load()
-    return voice
 
 
 def test_muted_microphone_hears_no_wake_word(speech_dir: Path, tmp_path: Path) -> None:

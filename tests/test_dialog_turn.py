@@ -14,7 +14,6 @@ from speaker.dialog.modes import load_modes
 from speaker.dialog.session import Dialog
 from speaker.events import EventBus, EventLog
 from speaker.llm.llama import LlamaChatModel
-from speaker.models import ModelStore
 from speaker.pipeline.turn import Responder
 from speaker.settings import default_config_dir
 from speaker.text.length import spoken_seconds
@@ -26,13 +25,6 @@ MODES_FILE = default_config_dir() / "modes.yaml"
 
 
 @pytest.fixture(scope="module")
-def llm(store: ModelStore) -> LlamaChatModel:
-    model = LlamaChatModel(store.require("smollm2-135m-instruct-q4_1").main)
-    model.load()
-    return model
-
-
-@pytest.fixture(scope="module")
 def quick_modes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped modes with short replies: for tests where the reply's length does not matter."""
     data = yaml.safe_load(MODES_FILE.read_text(encoding="utf-8"))
@@ -41,13 +33,6 @@ def quick_modes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("modes") / "modes.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def tts(store: ModelStore) -> PiperSynthesizer:
-    voice = PiperSynthesizer(store.require("piper-en-us-joe-medium").main)
-    voice.load()
-    return voice
 
 
 def speaker_for(

@@ -25,11 +25,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def voice(store: ModelStore) -> PiperSpeech:
-    return PiperSpeech(store.require("piper-en-us-joe-medium").main)
-
-
-@pytest.fixture(scope="module")
 def decoder(store: ModelStore) -> Any:
     """The bundled ASR model with both decoding passes: slower than the loop's, a little surer."""
     return new_decoder(find_model_files(store.require("pocketsphinx-en-us").path))

@@ -18,7 +18,6 @@ from speaker.llm.base import ChatMessage, GenerationOptions, GenerationStats
 from speaker.llm.cloud_edge import CloudEdge, CloudEdgePolicy
 from speaker.llm.llama import LlamaChatModel
 from speaker.llm.remote import RemoteChatModel, RemoteError
-from speaker.models import ModelStore
 from speaker.pipeline.turn import Responder
 from speaker.settings import RemoteSettings, default_config_dir
 from speaker.tts.piper import PiperSynthesizer
@@ -107,20 +106,6 @@ def test_policy_decides_per_turn() -> None:
         CloudEdgePolicy(RemoteSettings()).choose("x", None, remote_available=False).reason
         == "no remote configured"
     )
-
-
-@pytest.fixture(scope="module")
-def llm(store: ModelStore) -> LlamaChatModel:
-    model = LlamaChatModel(store.require("smollm2-135m-instruct-q4_1").main)
-    model.load()
-    return model
-
-
-@pytest.fixture(scope="module")
-def tts(store: ModelStore) -> PiperSynthesizer:
-    voice = PiperSynthesizer(store.require("piper-en-us-joe-medium").main)
-    voice.load()
-    return voice
 
 
 def turn(

@@ -7,7 +7,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from skills import SkillContext, default_skills
 from speaker.audio.sinks import WavFileSink
@@ -19,20 +18,6 @@ from speaker.models import ModelStore
 from speaker.pipeline.turn import SORRY, Responder
 from speaker.settings import LlmSettings, load_settings
 from speaker.tts.piper import PiperSynthesizer
-
-
-@pytest.fixture(scope="module")
-def llm(store: ModelStore) -> LlamaChatModel:
-    model = LlamaChatModel(store.require("smollm2-135m-instruct-q4_1").main)
-    model.load()
-    return model
-
-
-@pytest.fixture(scope="module")
-def tts(store: ModelStore) -> PiperSynthesizer:
-    voice = PiperSynthesizer(store.require("piper-en-us-joe-medium").main)
-    voice.load()
-    return voice
 
 
 def responder(
