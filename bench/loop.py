@@ -118,16 +118,14 @@ def main() -> int:
             continue
         end, done = turn["speech_end"], turn["turn_done"]
         first_audio = turn["tts_first_audio"].wall
+        timings = done.timings  # seconds after the endpoint (negative: prepared before it)
         figures = {
             "speech_end_to_audio": first_audio - end.last_voiced_wall,
             "endpoint_to_audio": first_audio - end.wall,
             "endpoint_to_transcript": turn["transcript"].wall - end.wall,
-            "transcript_to_first_token": turn["llm_first_token"].wall - turn["transcript"].wall
-            if "llm_first_token" in turn
-            else float("nan"),
-            "first_token_to_audio": first_audio - turn["llm_first_token"].wall
-            if "llm_first_token" in turn
-            else float("nan"),
+            "endpoint_to_first_token": timings.get("llm_first_token", float("nan")),
+            "endpoint_to_first_piece": timings.get("first_sentence", float("nan")),
+            "prepared_ahead": timings.get("prepared", float("nan")),
             "tokens_per_second": done.llm.get("tokens_per_second", 0.0),
         }
         per_turn.append(figures)
@@ -136,6 +134,16 @@ def main() -> int:
             f"{turn['transcript'].text!r} -> {done.reply[:60]!r}",
             flush=True,
         )
+
+    # Idle listening: low room noise, no wake word, real time.
+    idle_wav = work / "idle.wav"
+    room = np.random.default_rng(0).normal(0.0, 60.0, int(16000 * args.idle_seconds))  # quiet room noise
+    write_wav(idle_wav, AudioChunk.from_array(room.astype(np.int16), 16000))
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    run_on(speaker.loop, WavFileSource(idle_wav, realtime=True))
+    idle_cpu = 100.0 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    # The speaker's peak, before the sequential baseline below (not the speaker) adds its own.
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # The same questions answered the plain way: whole ASR, then whole reply, then whole TTS.
     sequential: list[float] = []
@@ -157,15 +165,6 @@ def main() -> int:
         if seconds > 0:
             tts_rtf.append((done - t_tts) / seconds)
 
-    # Idle listening: low room noise, no wake word, real time.
-    idle_wav = work / "idle.wav"
-    room = np.random.default_rng(0).normal(0.0, 60.0, int(16000 * args.idle_seconds))  # quiet room noise
-    write_wav(idle_wav, AudioChunk.from_array(room.astype(np.int16), 16000))
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    run_on(speaker.loop, WavFileSource(idle_wav, realtime=True))
-    idle_cpu = 100.0 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
     def col(key: str) -> list[float]:
         return [t[key] for t in per_turn if t[key] == t[key]]
 
@@ -175,8 +174,13 @@ def main() -> int:
     print(row("end of speech (last voiced frame) -> audio", col("speech_end_to_audio")))
     print(row("endpoint decision -> first reply audio", col("endpoint_to_audio")))
     print(row("  endpoint -> final transcript", col("endpoint_to_transcript")))
-    print(row("  transcript -> first LLM token", col("transcript_to_first_token")))
-    print(row("  first token -> first audio", col("first_token_to_audio")))
+    print(row("  endpoint -> first LLM token", col("endpoint_to_first_token")))
+    print(row("  endpoint -> first piece of the reply written", col("endpoint_to_first_piece")))
+    prepared = col("prepared_ahead")
+    print(row("  answer prepared ahead, started before endpoint", prepared))
+    print(
+        f"  (negative: before the endpoint; {len(prepared)} of {len(per_turn)} answers were prepared ahead)"
+    )
     print(row("sequential: endpoint -> first audio", sequential))
     ratio = percentile(sequential, 50) / streamed_p50 if streamed_p50 else float("nan")
     print(f"  streaming speaks {ratio:.1f}x sooner than sequential (p50)")

@@ -14,6 +14,7 @@ from speaker.dialog.modes import load_modes
 from speaker.dialog.session import Dialog
 from speaker.engines import STAGES, Engines, build_engine, load_engines
 from speaker.events import EventBus, JsonlEventWriter
+from speaker.llm.base import ChatMessage
 from speaker.llm.cloud_edge import CloudEdge, CloudEdgePolicy
 from speaker.llm.remote import RemoteChatModel
 from speaker.models import InstalledModel, ModelStore
@@ -173,6 +174,14 @@ def build_cloud_edge(settings: Settings, llm: Any, bus: EventBus) -> CloudEdge:
     return CloudEdge(
         llm, bus, local_name=settings.llm.model, remote=remote, policy=CloudEdgePolicy(remote_settings)
     )
+
+
+def prompts_to_warm(settings: Settings) -> list[ChatMessage]:
+    """The system prompts a language model evaluates ahead (each mode's, in the languages spoken)."""
+    dialog = build_dialog(settings)
+    if dialog is None:
+        return [ChatMessage("system", settings.llm.system_prompt)]
+    return [prompt for language in warm_languages(settings) for prompt in dialog.system_prompts(language)]
 
 
 def warm_languages(settings: Settings) -> tuple[str, ...]:

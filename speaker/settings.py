@@ -70,11 +70,14 @@ class VadSettings:
     trailing_silence_ms: int = 600  # silence that ends an utterance
     max_utterance_s: float = 12.0
     no_speech_timeout_s: float = 5.0  # after the wake word, give up if nobody speaks
+    prepare_after_ms: int = 250  # silence after which the answer is prepared ahead; 0: off
 
     def __post_init__(self) -> None:
         for name in ("speech_start_ms", "trailing_silence_ms"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"vad.{name} must be positive")
+        if not 0 <= self.prepare_after_ms < self.trailing_silence_ms:
+            raise ValueError("vad.prepare_after_ms must be 0 (off) or shorter than vad.trailing_silence_ms")
         if self.max_utterance_s <= 0 or self.no_speech_timeout_s <= 0:
             raise ValueError("vad.max_utterance_s and vad.no_speech_timeout_s must be positive")
 

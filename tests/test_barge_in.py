@@ -301,7 +301,10 @@ class LongReplies:
         self.results: list[TurnResult] = []
         self._stop = threading.Event()
 
-    def respond(self, transcript: str, *, endpoint: float | None = None) -> TurnResult:
+    def respond(
+        self, transcript: str, *, endpoint: float | None = None, prepared: object = None
+    ) -> TurnResult:
+        assert prepared is None  # the scripted listener never pauses
         self._stop.clear()
         self.heard.append(transcript)
         result = TurnResult(transcript=transcript, reply="once upon a time", audio_seconds=10.0)

@@ -108,7 +108,7 @@ def test_a_bare_switch_is_greeted_and_sticks(dialog: Dialog) -> None:
 def test_a_switch_with_a_question_answers_the_question(dialog: Dialog) -> None:
     plan = dialog.plan("Switch to life tips mode and tell me how to boil an egg")
     assert plan.mode == "life_tips" and plan.reply is None
-    assert plan.messages[-1].content == "tell me how to boil an egg"
+    assert plan.messages[-1].content == "Tell me how to boil an egg"  # as written, for the model
 
 
 def test_fixed_prompt_language(clock: Clock) -> None:

@@ -13,6 +13,8 @@ from speaker.vad.endpoint import (
     EndpointState,
     NoSpeech,
     SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
     SpeechStarted,
 )
 
@@ -219,3 +221,29 @@ def test_webrtc_vad_refuses_frames_it_cannot_judge() -> None:
         vad.is_speech(AudioChunk(8000, 2, 1, bytes(480)))
     with pytest.raises(ValueError, match="aggressiveness"):
         WebRtcVad(4)
+
+
+def test_a_pause_is_reported_once_and_speech_after_it_resumes() -> None:
+    d = detector(pause=0.25)
+    results = feed(d, "x" * 20 + "." * 12 + "x" * 10 + "." * 20)
+    kinds = [type(r) for _, r in results]
+    assert kinds == [SpeechStarted, SpeechPaused, SpeechResumed, SpeechPaused, SpeechEnded]
+    (t_pause, pause), (t_resume, _) = results[1], results[2]
+    assert isinstance(pause, SpeechPaused) and pause.last_voiced_end == pytest.approx(20 * FRAME)
+    assert t_pause == pytest.approx(29 * FRAME)  # the first frame with 250 ms of silence (9 x 30 ms = 270)
+    assert t_resume == pytest.approx(33 * FRAME)
+    assert results[4][1].last_voiced_end == pytest.approx(42 * FRAME)  # type: ignore[union-attr]
+
+
+def test_without_pause_nothing_but_start_and_end_is_reported() -> None:
+    results = feed(detector(), "x" * 20 + "." * 12 + "x" * 10 + "." * 20)
+    assert [type(r) for _, r in results] == [SpeechStarted, SpeechEnded]
+
+
+def test_pause_must_be_shorter_than_the_trailing_silence() -> None:
+    with pytest.raises(ValueError, match="pause"):
+        detector(pause=0.6)
+    with pytest.raises(ValueError, match="prepare_after_ms"):
+        VadSettings(prepare_after_ms=600)
+    assert EndpointDetector.from_settings(VadSettings(prepare_after_ms=0)).pause is None
+    assert EndpointDetector.from_settings(VadSettings()).pause == pytest.approx(0.25)

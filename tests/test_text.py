@@ -8,6 +8,7 @@ from speaker.text.language import for_voice
 from speaker.text.length import SpokenBudget, cut_to_limit, spoken_seconds
 from speaker.text.sentences import SentenceSplitter, split_sentences
 from speaker.text.speakable import speakable
+from speaker.text.transcript import as_written
 
 
 @pytest.mark.parametrize(
@@ -61,6 +62,41 @@ def test_a_long_first_sentence_is_cut_at_a_comma() -> None:
     splitter = SentenceSplitter(first_soft_limit=40)
     out = splitter.feed("When you cook pasta at home for many people, use a big pot and plenty of salt")
     assert out == ["When you cook pasta at home for many people,"]
+
+
+def pieces(text: str) -> list[str]:
+    """A reply streamed word by word through a quick-first splitter."""
+    splitter = SentenceSplitter(quick_first=True)
+    out = []
+    for word in text.split(" "):
+        out += splitter.feed(word + " ")
+    return out + splitter.flush()
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            "The sky looks blue because sunlight is scattered. It is nice.",
+            ["The sky looks blue", "because sunlight is scattered.", "It is nice."],
+        ),
+        ("To clean the pan, rinse it with hot water.", ["To clean the pan,", "rinse it with hot water."]),
+        ("It costs 1,000 dollars, which is a lot.", ["It costs 1,000 dollars,", "which is a lot."]),
+        ("Well, I think so. But why, when and where?", ["Well, I think so.", "But why, when and where?"]),
+        ("The capital of France is Paris.", ["The capital of France is Paris."]),
+        ("北京是中国的首都，也是一个大城市。", ["北京是中国的首都，", "也是一个大城市。"]),
+    ],
+)
+def test_the_first_piece_of_a_reply_ends_at_its_first_comma_or_clause(
+    reply: str, expected: list[str]
+) -> None:
+    assert pieces(reply) == expected
+
+
+def test_only_a_replys_first_piece_is_cut_early() -> None:
+    reply = "The sky looks blue because sunlight is scattered. Red light, which is longer, passes."
+    assert pieces(reply)[2:] == ["Red light, which is longer, passes."]
+    assert split_sentences(reply) == ["The sky looks blue because sunlight is scattered.", reply[50:]]
 
 
 @pytest.mark.parametrize(
@@ -140,3 +176,32 @@ def test_first_sentence_is_always_said_and_refusal_is_final() -> None:
     assert budget.admit("This first sentence is longer than one second of speech.")
     assert not budget.admit("Short.")
     assert not budget.admit("Ok.")  # once cut, the reply stays cut: no skipping ahead
+
+
+def test_a_long_run_without_commas_is_cut_before_a_joining_word() -> None:
+    run = (
+        "baking bread in an oven for ten days or more before removing the bread from the oven "
+        "to keep it fresh and soft and nice for everyone in the house to eat today. Done."
+    )
+    splitter = SentenceSplitter(soft_limit=60, hard_limit=80)
+    out = []
+    for word in run.split(" "):
+        out += splitter.feed(word + " ")
+    out += splitter.flush()
+    assert " ".join(out) == run
+    assert all(len(piece) <= 80 for piece in out), out
+    assert out[1].startswith(("to ", "and ", "before ")) and out[-1] == "Done."
+
+
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        ("how do i boil an egg", "How do I boil an egg"),
+        ("i'm sad and i'd like tea", "I'm sad and I'd like tea"),
+        ("is it in italy", "Is it in italy"),  # names cannot be told from the words
+        ("北京的天气", "北京的天气"),
+        ("", ""),
+    ],
+)
+def test_transcripts_reach_the_model_as_written_text(heard: str, written: str) -> None:
+    assert as_written(heard) == written

@@ -16,6 +16,7 @@ from speaker.dialog.modes import ModeBook, ModeSpec
 from speaker.dialog.router import ModeRouter, RouteDecision
 from speaker.llm.base import ChatMessage, GenerationOptions
 from speaker.settings import DialogSettings
+from speaker.text.transcript import as_written
 
 FORGOTTEN = {"en": "Okay, let's start fresh.", "zh": "好的，我们重新开始。"}
 
@@ -69,27 +70,32 @@ class Dialog:
         lang = language or ("en" if self.settings.language == "auto" else self.settings.language)
         return [ChatMessage("system", spec.system_prompt(lang)) for spec in self.book.modes.values()]
 
-    def plan(self, text: str, *, forced_mode: str | None = None) -> TurnPlan:
+    def plan(self, text: str, *, forced_mode: str | None = None, tentative: bool = False) -> TurnPlan:
+        """How to answer `text`. `tentative`: for an answer prepared before the user has surely
+        finished; the conversation is left as it is (the plan is what a real one would be)."""
         reset, forgotten = None, 0
-        if self.memory.idle():
+        idle = self.memory.idle()
+        if idle and not tentative:
             reset, forgotten = "idle", self.memory.clear()
-        decision = self.router.route(text, current=self.memory.mode, forced=forced_mode)
+        current = None if idle else self.memory.mode
+        decision = self.router.route(text, current=current, forced=forced_mode)
         spec = self.book[decision.mode]
         language = self.language_for(decision.language)
         if decision.command == "forget":
-            forgotten += self.memory.clear()
+            forgotten += 0 if tentative else self.memory.clear()
             reply = FORGOTTEN.get(language, FORGOTTEN["en"])
             return TurnPlan(decision, spec, language, reply=reply, reset="command", forgotten=forgotten)
         if decision.command == "switch":
-            self.memory.set_mode(decision.mode)
+            if not tentative:
+                self.memory.set_mode(decision.mode)
             return TurnPlan(decision, spec, language, reply=spec.text(spec.greeting, language) or "Okay.")
         # The model sees the earlier turns of this mode only: a small model given another mode's
         # answers tends to repeat them ("the best way to ... is finding the right environment")
         # instead of answering, and a shorter context answers sooner.
         messages = (
             ChatMessage("system", spec.system_prompt(language)),
-            *self.memory.messages(decision.mode),
-            ChatMessage("user", decision.rest or text),
+            *(() if idle else self.memory.messages(decision.mode)),
+            ChatMessage("user", as_written(decision.rest or text)),
         )
         s = spec.sampling
         options = GenerationOptions(s.max_tokens, s.temperature, s.top_p, s.repeat_penalty, self.seed)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from speaker.events import EventBus, LlmModelChosen
 from speaker.llm.base import ChatMessage, ChatModel, GenerationOptions, GenerationStats
@@ -89,22 +89,26 @@ class CloudEdge:
         *,
         text: str = "",
         mode: str | None = None,
+        emit: Callable[[Any], Any] | None = None,
     ) -> Iterator[str]:
+        """The reply's text as it streams; which model answers is announced through `emit`
+        (default: the event bus; a reply prepared ahead holds its events back)."""
+        emit = emit or self.bus.emit
         choice = self.policy.choose(text, mode, remote_available=self.remote is not None)
         if choice.source == "local" or self.remote is None:
-            self._announce("local", choice.reason)
+            self._announce(emit, "local", choice.reason)
             yield from self.local.stream(messages, options, stats)
             return
-        self._announce("remote", choice.reason)
+        self._announce(emit, "remote", choice.reason)
         pieces = self.remote.stream(messages, options, stats)
         try:
             first = next(pieces, None)
         except RemoteError as exc:
-            self._fall_back(exc, stats)
+            self._fall_back(exc, stats, emit)
             yield from self.local.stream(messages, options, stats)
             return
         if first is None:
-            self._fall_back(RemoteError("protocol", f"{self.remote.name}: an empty reply"), stats)
+            self._fall_back(RemoteError("protocol", f"{self.remote.name}: an empty reply"), stats, emit)
             yield from self.local.stream(messages, options, stats)
             return
         self.policy.succeeded()
@@ -114,18 +118,22 @@ class CloudEdge:
         except RemoteError as exc:  # mid-reply: what was said stays said, the reply ends here
             self.policy.failed(exc.kind)
             stats.extra["remote_stalled"] = 1
-            self._announce("remote", f"remote {exc.kind} mid-reply: the reply ends here ({exc.message})")
+            self._announce(
+                emit, "remote", f"remote {exc.kind} mid-reply: the reply ends here ({exc.message})"
+            )
             log.warning("remote model %s mid-reply: %s", exc.kind, exc.message)
         finally:
             pieces.close()
 
-    def _fall_back(self, exc: RemoteError, stats: GenerationStats) -> None:
+    def _fall_back(self, exc: RemoteError, stats: GenerationStats, emit: Callable[[Any], Any]) -> None:
         self.policy.failed(exc.kind)
         stats.prompt_tokens = stats.completion_tokens = 0
         stats.extra["remote_fallback"] = 1
         log.warning("remote model %s, the local model answers: %s", exc.kind, exc.message)
-        self._announce("local", f"fallback: remote {exc.kind} ({exc.message})", fallback=True)
+        self._announce(emit, "local", f"fallback: remote {exc.kind} ({exc.message})", fallback=True)
 
-    def _announce(self, source: str, reason: str, *, fallback: bool = False) -> None:
+    def _announce(
+        self, emit: Callable[[Any], Any], source: str, reason: str, *, fallback: bool = False
+    ) -> None:
         model = self.local_name if source == "local" else (self.remote.name if self.remote else "")
-        self.bus.emit(LlmModelChosen(source=source, model=model, reason=reason, fallback=fallback))
+        emit(LlmModelChosen(source=source, model=model, reason=reason, fallback=fallback))

@@ -20,9 +20,9 @@ import queue
 import threading
 from typing import Any
 
+from speaker.app import prompts_to_warm
 from speaker.engines import build_engine
 from speaker.events import EventBus
-from speaker.llm.base import ChatMessage
 from speaker.models import InstalledModel, ModelStore
 from speaker.ota.errors import BUSY, TRIAL, OtaError
 from speaker.ota.events import CONFIRMED, FAILED, REFUSED, ROLLED_BACK, SWITCHED, OtaUpdateState
@@ -233,7 +233,8 @@ class OtaRuntime:
         try:
             engine.load()
             if component == "llm" and hasattr(engine, "warm"):
-                engine.warm([ChatMessage("system", self.settings.llm.system_prompt)])
+                for system in prompts_to_warm(self.settings):  # every mode answers at once after the switch
+                    engine.warm([system])
         except OtaError:
             raise
         except Exception as exc:  # the engine library's own error types

@@ -96,9 +96,11 @@ class VoiceLoop:
         self.follow_up_s = follow_up_s  # after a reply, listen this long without the wake word
         self._listen_from = 0.0  # input audio time from which a follow-up is listened to
         self._in_follow_up = False
+        self._prepared: Any = None  # an answer prepared while the user paused (Responder.prepare)
 
     def stop(self) -> None:
         self._stop.set()
+        self._drop_prepared()
         self.responder.interrupt()
 
     def turn_seconds(self) -> float:
@@ -232,6 +234,7 @@ class VoiceLoop:
         self._woken(detection)
 
     def _woken(self, detection: Detection) -> None:
+        self._drop_prepared()  # (woken again in a follow-up window: a new request starts)
         self.bus.emit(Wake(phrase=detection.phrase, score=detection.score))
         self.state = State.LISTENING
         self._in_follow_up, self._listen_from = False, 0.0
@@ -258,6 +261,10 @@ class VoiceLoop:
             return
         if result.partial:
             self.bus.emit(PartialTranscript(text=result.partial))
+        if result.resumed:
+            self._drop_prepared()
+        if result.paused:
+            self._prepare(result.paused)
         if result.started:
             self.bus.emit(SpeechStart())
         if result.no_speech:
@@ -265,6 +272,19 @@ class VoiceLoop:
             self._back_to_wake()
         elif result.ended:
             self._end_of_speech(result)
+
+    def _prepare(self, text: str) -> None:
+        """The user paused: the answer to what was said so far is prepared while the endpoint is
+        awaited (real-time sources only: a file read at full speed reaches its endpoint at once)."""
+        self._drop_prepared()
+        if self.responder_blocks:
+            return
+        self._prepared = self.responder.prepare(text)
+
+    def _drop_prepared(self) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            self.responder.discard(prepared)
 
     def _end_of_speech(self, result: ListenResult) -> None:
         endpoint = time.monotonic()
@@ -285,9 +305,10 @@ class VoiceLoop:
             log.info("heard speech but understood nothing")
             self._back_to_wake()
             return
-        self._start_turn(text, endpoint)
+        prepared, self._prepared = self._prepared, None
+        self._start_turn(text, endpoint, prepared)
 
-    def _start_turn(self, text: str, endpoint: float) -> None:
+    def _start_turn(self, text: str, endpoint: float, prepared: Any = None) -> None:
         interrupted = self._turn_thread
         if interrupted is not None:  # a reply barged into: it stops within moments
             interrupted.join()
@@ -297,12 +318,12 @@ class VoiceLoop:
         self._turn_started_at = time.monotonic()
         self._last_result = None
         if self.responder_blocks:
-            self._last_result = self.responder.respond(text, endpoint=endpoint)
+            self._last_result = self.responder.respond(text, endpoint=endpoint, prepared=prepared)
             self._after_turn(self._last_result)
             return
 
         def run_turn() -> None:
-            self._last_result = self.responder.respond(text, endpoint=endpoint)
+            self._last_result = self.responder.respond(text, endpoint=endpoint, prepared=prepared)
 
         self._turn_thread = threading.Thread(target=run_turn, name="turn", daemon=True)
         self._turn_thread.start()
@@ -342,6 +363,7 @@ class VoiceLoop:
         return True
 
     def _back_to_wake(self) -> None:
+        self._drop_prepared()
         self.state = State.WAITING_FOR_WAKE
         self._in_follow_up = False
         self._recent.clear()

@@ -6,6 +6,10 @@ start an utterance, but a flickering VAD inside real speech does not stop it fro
 The utterance then ends after `trailing_silence` seconds without a voiced frame, or when it has
 lasted `max_utterance` seconds. If nothing starts within `no_speech_timeout`, it gives up.
 
+With `pause` set (shorter than `trailing_silence`), a stretch of silence that long inside an
+utterance is reported once (SpeechPaused) so the answer can be prepared while the endpoint is
+still being waited for; a voiced frame after it is reported as SpeechResumed.
+
 All times are offsets in seconds since `reset()`, measured by summing the frame durations fed,
 so the loop maps them to input-audio time by adding the audio time at which it reset.
 """
@@ -42,11 +46,22 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    last_voiced_end: float  # offset of the end of the last voiced frame
+    at: float  # offset at which the pause was long enough to report
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    at: float  # offset of the end of the voiced frame that ended the pause
+
+
+@dataclass(frozen=True)
 class NoSpeech:
     waited: float  # seconds listened without speech starting
 
 
-EndpointResult = SpeechStarted | SpeechEnded | NoSpeech
+EndpointResult = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded | NoSpeech
 
 
 class EndpointDetector:
@@ -57,6 +72,7 @@ class EndpointDetector:
         max_utterance: float = 12.0,
         no_speech_timeout: float = 5.0,
         start_window: float = 0.3,
+        pause: float | None = None,
     ) -> None:
         if min(speech_start, trailing_silence, max_utterance, no_speech_timeout) <= 0:
             raise ValueError("endpoint durations must all be positive")
@@ -69,6 +85,9 @@ class EndpointDetector:
         self.max_utterance = max_utterance
         self.no_speech_timeout = no_speech_timeout
         self.start_window = start_window
+        if pause is not None and not 0 < pause < trailing_silence:
+            raise ValueError(f"pause ({pause}s) must be positive and shorter than trailing_silence")
+        self.pause = pause
         self.reset()
 
     @classmethod
@@ -80,6 +99,7 @@ class EndpointDetector:
             max_utterance=settings.max_utterance_s,
             no_speech_timeout=settings.no_speech_timeout_s,
             start_window=max(0.3, 2 * speech_start),
+            pause=settings.prepare_after_ms / 1000 if settings.prepare_after_ms else None,
         )
 
     def reset(self) -> None:
@@ -90,6 +110,7 @@ class EndpointDetector:
         self.last_voiced_end: float | None = None
         self._window: deque[tuple[float, float]] = deque()  # (start, end) of recent voiced frames
         self._voiced_in_window = 0.0
+        self.paused = False  # a SpeechPaused was reported and no voice came since
 
     def process(self, is_speech: bool, seconds: float) -> EndpointResult | None:
         """One frame: its VAD decision and its duration. A result when the state changes, else None.
@@ -105,7 +126,7 @@ class EndpointDetector:
             self.last_voiced_end = self.elapsed
         if self.state is EndpointState.WAITING:
             return self._waiting(is_speech, start)
-        return self._speaking()
+        return self._speaking(is_speech)
 
     def _waiting(self, is_speech: bool, start: float) -> EndpointResult | None:
         if is_speech:
@@ -124,12 +145,19 @@ class EndpointDetector:
             return NoSpeech(self.elapsed)
         return None
 
-    def _speaking(self) -> EndpointResult | None:
+    def _speaking(self, is_speech: bool) -> EndpointResult | None:
         assert self.speech_started_at is not None and self.last_voiced_end is not None
-        if self.elapsed - self.last_voiced_end >= self.trailing_silence - _EPS:
+        silence = self.elapsed - self.last_voiced_end
+        if silence >= self.trailing_silence - _EPS:
             return self._end("silence")
         if self.elapsed - self.speech_started_at >= self.max_utterance - _EPS:
             return self._end("max_length")
+        if is_speech and self.paused:
+            self.paused = False
+            return SpeechResumed(self.elapsed)
+        if self.pause is not None and not self.paused and silence >= self.pause - _EPS:
+            self.paused = True
+            return SpeechPaused(self.last_voiced_end, self.elapsed)
         return None
 
     def _end(self, reason: Literal["silence", "max_length"]) -> SpeechEnded:
