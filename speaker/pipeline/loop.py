@@ -280,10 +280,12 @@ class VoiceLoop:
         if self.responder_blocks:
             return
         self._prepared = self.responder.prepare(text)
+        log.debug("preparing the answer to %r", text)
 
     def _drop_prepared(self) -> None:
         prepared, self._prepared = self._prepared, None
         if prepared is not None:
+            log.debug("dropped the answer prepared for %r", prepared.transcript)
             self.responder.discard(prepared)
 
     def _end_of_speech(self, result: ListenResult) -> None:
