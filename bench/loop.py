@@ -139,6 +139,11 @@ def main() -> int:
     idle_wav = work / "idle.wav"
     room = np.random.default_rng(0).normal(0.0, 60.0, int(16000 * args.idle_seconds))  # quiet room noise
     write_wav(idle_wav, AudioChunk.from_array(room.astype(np.int16), 16000))
+    # First a few seconds to settle: the own-voice detector (barge-in) is still going through the
+    # last reply, which the bench's sink "played" at once, not over seconds as a speaker would.
+    settle_wav = work / "settle.wav"
+    write_wav(settle_wav, AudioChunk.from_array(room[: 16000 * 5].astype(np.int16), 16000))
+    run_on(speaker.loop, WavFileSource(settle_wav, realtime=True))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     run_on(speaker.loop, WavFileSource(idle_wav, realtime=True))
     idle_cpu = 100.0 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)

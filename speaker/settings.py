@@ -70,7 +70,7 @@ class VadSettings:
     trailing_silence_ms: int = 600  # silence that ends an utterance
     max_utterance_s: float = 12.0
     no_speech_timeout_s: float = 5.0  # after the wake word, give up if nobody speaks
-    prepare_after_ms: int = 250  # silence after which the answer is prepared ahead; 0: off
+    prepare_after_ms: int = 200  # silence after which the answer is prepared ahead; 0: off
 
     def __post_init__(self) -> None:
         for name in ("speech_start_ms", "trailing_silence_ms"):

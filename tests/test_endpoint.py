@@ -246,4 +246,4 @@ def test_pause_must_be_shorter_than_the_trailing_silence() -> None:
     with pytest.raises(ValueError, match="prepare_after_ms"):
         VadSettings(prepare_after_ms=600)
     assert EndpointDetector.from_settings(VadSettings(prepare_after_ms=0)).pause is None
-    assert EndpointDetector.from_settings(VadSettings()).pause == pytest.approx(0.25)
+    assert EndpointDetector.from_settings(VadSettings()).pause == pytest.approx(0.2)
