@@ -197,6 +197,11 @@ class MqttService:
             client.disconnect()
             client.loop_stop()
         if self._worker is not None:
+            while True:  # messages not handled yet are dropped: the worker ends at once
+                try:
+                    self._work.get_nowait()
+                except queue.Empty:
+                    break
             self._work.put(None)
             self._worker.join(timeout)
             self._worker = None
