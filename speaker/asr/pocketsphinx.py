@@ -35,6 +35,10 @@ end): 1/39 per phone 39 and 0, 1e-5 89 and 0, 1e-7 113 and 0, 1e-8 123 and 1, 1e
 that matters. The search costs 8% of real time on one core here (the LM decoder ~58%; without the garbage
 loop 5%), and `end_utt` takes at most 6 ms of it.
 
+A phrase may also follow up to `LEAD_IN` (2) stray phones, each at the garbage price, which are
+dropped from the result: the tail of the wake word or a breath before the command ("hey
+computer, turn off the kitchen light" came out as "or turn off the kitchen like" without them).
+
 The price of any grammar: an utterance close to a phrase that is not in the grammar snaps to it
 ("set a timer for ten minutes" -> "... five minutes" when only "five" is in the grammar), so keep
 the grammar complete (all numbers, all device names) rather than a few examples.
@@ -66,6 +70,7 @@ log = logging.getLogger(__name__)
 
 GARBAGE_ENTRY = 1e-3  # the probability of leaving the grammar for the garbage loop (see module doc)
 GARBAGE_PHONE = 1e-7  # the probability of each further phone in it
+LEAD_IN = 2  # stray phones a phrase may follow (see grammar_transitions)
 GARBAGE_PREFIX = "garbage-"  # the garbage words: one per phone of the model
 PARTIAL_EVERY = 0.3  # seconds of audio between partial hypotheses
 
@@ -192,6 +197,10 @@ class PocketsphinxRecognizer:
 
     def _choose(self, open_text: str, grammar_text: str, phrases: frozenset[str] | None = None) -> str:
         """The grammar's result when it is a whole phrase, not garbage (see the module doc)."""
+        spoken = grammar_text.split()
+        while spoken and spoken[0].startswith(GARBAGE_PREFIX):  # stray phones before the phrase
+            spoken.pop(0)
+        grammar_text = " ".join(spoken)
         if not open_text or grammar_text not in (self._phrases if phrases is None else phrases):
             return open_text
         return grammar_text
@@ -227,6 +236,14 @@ def grammar_transitions(
     transitions.extend((state, loop, entry) for state in [0, *sorted(children.values())])
     transitions.extend((loop, loop, each, word) for word in garbage)
     transitions.append((loop, final, 1.0))
+    # A phrase may follow up to LEAD_IN stray phones (the tail of the wake word, a breath: "...ter,
+    # turn off the kitchen light" was heard as "or turn off ..."), each at the garbage price.
+    firsts = [(word, child) for (state, word), child in children.items() if state == 0]
+    before = 0
+    for lead in range(len(children) + 3, len(children) + 3 + LEAD_IN):
+        transitions.extend((before, lead, each, word) for word in garbage)
+        transitions.extend((lead, child, 1.0, word) for word, child in firsts)
+        before = lead
     return transitions
 
 
