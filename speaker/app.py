@@ -11,7 +11,7 @@ from typing import Any
 from skills import default_skills
 from speaker.audio.sinks import AudioSink
 from speaker.dialog.modes import load_modes
-from speaker.dialog.session import Dialog
+from speaker.dialog.session import Dialog, system_prompts_to_warm
 from speaker.engines import STAGES, Engines, build_engine, load_engines
 from speaker.events import EventBus, JsonlEventWriter
 from speaker.llm.base import ChatMessage
@@ -178,10 +178,9 @@ def build_cloud_edge(settings: Settings, llm: Any, bus: EventBus) -> CloudEdge:
 
 def prompts_to_warm(settings: Settings) -> list[ChatMessage]:
     """The system prompts a language model evaluates ahead (each mode's, in the languages spoken)."""
-    dialog = build_dialog(settings)
-    if dialog is None:
-        return [ChatMessage("system", settings.llm.system_prompt)]
-    return [prompt for language in warm_languages(settings) for prompt in dialog.system_prompts(language)]
+    return system_prompts_to_warm(
+        build_dialog(settings), settings.llm.system_prompt, warm_languages(settings)
+    )
 
 
 def warm_languages(settings: Settings) -> tuple[str, ...]:

@@ -109,3 +109,13 @@ class Dialog:
             self.memory.add(plan.messages[-1].content, reply.strip(), plan.mode)
         else:
             self.memory.set_mode(plan.mode)
+
+
+def system_prompts_to_warm(
+    dialog: Dialog | None, system_prompt: str, languages: tuple[str, ...]
+) -> list[ChatMessage]:
+    """The system messages a model evaluates ahead: each mode's in `languages`, or without dialog
+    modes the one `system_prompt`."""
+    if dialog is None:
+        return [ChatMessage("system", system_prompt)]
+    return [prompt for language in languages for prompt in dialog.system_prompts(language)]

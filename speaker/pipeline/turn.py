@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from skills import SkillContext, SkillSet
 from speaker.audio.chunk import AudioChunk
 from speaker.audio.sinks import AudioSink
-from speaker.dialog.session import Dialog, TurnPlan
+from speaker.dialog.session import Dialog, TurnPlan, system_prompts_to_warm
 from speaker.errors import SpeakerError
 from speaker.events import (
     ConversationReset,
@@ -138,12 +138,8 @@ class Responder:
         warm = getattr(self.llm, "warm", None)
         if warm is None:
             return
-        if self.dialog is None:
-            warm([ChatMessage("system", self.llm_settings.system_prompt)])
-            return
-        for language in languages:
-            for system in self.dialog.system_prompts(language):
-                warm([system])
+        for system in system_prompts_to_warm(self.dialog, self.llm_settings.system_prompt, languages):
+            warm([system])
 
     def interrupt(self) -> None:
         """Stop talking now (barge-in, "stop"); safe from any thread."""

@@ -31,10 +31,17 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 _LIST_NUMBER = re.compile(r"(?:^|\n|[:：]\s*)\s*\d{1,2}\.$")
 # Words that open a clause: a first piece may end before one (and the clause follows).
 _CLAUSE_OPENERS = "because which who whose where when while but although though since unless until whereas"
-_BEFORE_CLAUSE = re.compile(r"\s(?:" + "|".join(_CLAUSE_OPENERS.split()) + r")\s", re.IGNORECASE)
+
+
+def _before_any(words: str) -> re.Pattern[str]:
+    """A space, one of `words`, a space: where a piece may end (just before the word)."""
+    return re.compile(r"\s(?:" + "|".join(words.split()) + r")\s", re.IGNORECASE)
+
+
+_BEFORE_CLAUSE = _before_any(_CLAUSE_OPENERS)
 # Where an over-long run with no comma may be cut: before one of these.
 _JOINING_WORDS = _CLAUSE_OPENERS + " and or that before after as with for to"
-_BEFORE_JOINING = re.compile(r"\s(?:" + "|".join(_JOINING_WORDS.split()) + r")\s", re.IGNORECASE)
+_BEFORE_JOINING = _before_any(_JOINING_WORDS)
 _LATIN_COMMA = re.compile(r"[,;:—]\s")
 _CJK_COMMA = re.compile(r"[，、；：]")
 QUICK_COMMA_WORDS = 2  # a first piece may end at a comma once it has this many words
