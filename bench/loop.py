@@ -17,6 +17,7 @@ import multiprocessing
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +60,35 @@ QUESTIONS = [
 ]
 
 
+class PacedSink(NullSink):
+    """Plays nothing but takes as long as playing would (keeping ~200 ms queued, like a device),
+    so that synthesis and listening share the machine with playback as on a speaker. Notes every
+    gap: audio that arrived after what was queued before it had finished playing."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []  # seconds of silence inside replies, one per gap
+        self._until: float | None = None  # when what was queued has played (None: between replies)
+        self._stopped = threading.Event()
+
+    def play(self, chunk: AudioChunk) -> None:
+        now = time.monotonic()
+        if self._until is not None and now > self._until + 0.01:
+            self.gaps.append(now - self._until)
+        self._until = max(now, self._until or now) + chunk.duration
+        if self._until - now > 0.2:
+            self._stopped.wait(self._until - now - 0.2)
+
+    def end_reply(self) -> None:
+        if self._until is not None and self._until > time.monotonic():
+            self._stopped.wait(self._until - time.monotonic())
+        self._until = None
+        self._stopped.clear()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._until = None
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -97,7 +127,8 @@ def main() -> int:
         print("could not make the spoken questions", file=sys.stderr)
         return 1
 
-    speaker = build_speaker(settings, NullSink(), listen=True)
+    sink = PacedSink()
+    speaker = build_speaker(settings, sink, listen=True)
     assert speaker.loop is not None
     log = EventLog()
     speaker.bus.subscribe(log)
@@ -110,7 +141,7 @@ def main() -> int:
     per_turn: list[dict[str, float]] = []
     for i in range(len(questions)):
         wav = work / f"q{i}.wav"
-        start = len(log.events)
+        start, gaps = len(log.events), len(sink.gaps)
         run_on(speaker.loop, WavFileSource(wav, realtime=True))
         turn = {e.name: e for e in log.events[start:]}
         if not {"speech_end", "tts_first_audio", "turn_done"} <= turn.keys():
@@ -127,6 +158,8 @@ def main() -> int:
             "endpoint_to_first_piece": timings.get("first_sentence", float("nan")),
             "prepared_ahead": timings.get("prepared", float("nan")),
             "tokens_per_second": done.llm.get("tokens_per_second", 0.0),
+            "gaps": len(sink.gaps) - gaps,
+            "gap_seconds": sum(sink.gaps[gaps:]),
         }
         per_turn.append(figures)
         print(
@@ -139,8 +172,7 @@ def main() -> int:
     idle_wav = work / "idle.wav"
     room = np.random.default_rng(0).normal(0.0, 60.0, int(16000 * args.idle_seconds))  # quiet room noise
     write_wav(idle_wav, AudioChunk.from_array(room.astype(np.int16), 16000))
-    # First a few seconds to settle: the own-voice detector (barge-in) is still going through the
-    # last reply, which the bench's sink "played" at once, not over seconds as a speaker would.
+    # First a few seconds to settle after the last reply.
     settle_wav = work / "settle.wav"
     write_wav(settle_wav, AudioChunk.from_array(room[: 16000 * 5].astype(np.int16), 16000))
     run_on(speaker.loop, WavFileSource(settle_wav, realtime=True))
@@ -189,6 +221,11 @@ def main() -> int:
     print(row("sequential: endpoint -> first audio", sequential))
     ratio = percentile(sequential, 50) / streamed_p50 if streamed_p50 else float("nan")
     print(f"  streaming speaks {ratio:.1f}x sooner than sequential (p50)")
+    gaps = col("gaps")
+    print(
+        f"  gaps inside replies (audio not ready in time): {sum(gaps):.0f} in {len(gaps)} replies, "
+        f"{sum(col('gap_seconds')):.2f} s in all"
+    )
     print("throughput")
     decode = percentile(col("tokens_per_second"), 50)
     print(f"  LLM decode                                   p50 {decode:7.0f} tokens/s")

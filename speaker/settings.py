@@ -157,7 +157,7 @@ class TtsSettings:
     engine: str = "piper"
     voice: str = "piper-en-us-joe-medium"
     length_scale: float = 1.0  # < 1 speaks faster
-    threads: int = 1  # onnxruntime threads; the other core keeps the LLM writing
+    threads: int = 2  # onnxruntime threads (the LLM waits while a sentence is synthesized)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -110,3 +111,45 @@ def test_llm_failure_is_reported_and_apologised_for(
     assert "context" in errors[0].to_dict()["message"]
     assert result.reply == SORRY
     assert log.events[-1].name == "turn_done"
+
+
+class _Timed:
+    """A real engine whose streaming method notes when it works: every LLM piece's arrival, every
+    synthesis's start and end (time.monotonic)."""
+
+    def __init__(self, engine: object, method: str) -> None:
+        self.engine, self.method = engine, method
+        self.pieces: list[float] = []
+        self.spans: list[tuple[float, float]] = []
+
+    def __getattr__(self, name: str) -> object:
+        if name == "stream" and self.method == "stream":
+            return self._stream
+        if name == "synthesize" and self.method == "synthesize":
+            return self._synthesize
+        return getattr(self.engine, name)
+
+    def _stream(self, *args: object, **kw: object) -> object:
+        for piece in self.engine.stream(*args, **kw):  # type: ignore[attr-defined]
+            self.pieces.append(time.monotonic())
+            yield piece
+
+    def _synthesize(self, text: str) -> object:
+        began = time.monotonic()
+        yield from self.engine.synthesize(text)  # type: ignore[attr-defined]
+        self.spans.append((began, time.monotonic()))
+
+
+def test_the_model_waits_while_a_sentence_is_synthesized(
+    llm: LlamaChatModel, tts: PiperSynthesizer, tmp_path: Path
+) -> None:
+    timed_llm, timed_tts = _Timed(llm, "stream"), _Timed(tts, "synthesize")
+    r, _ = responder(timed_llm, timed_tts, tmp_path / "reply.wav", llm_settings=llm_settings(60))  # type: ignore[arg-type]
+    result = r.respond("Tell me about the moon, the sun and the stars.")
+    r.sink.close()
+    assert len(timed_tts.spans) >= 2 and result.llm is not None  # several sentences were voiced
+    during = [sum(a < t < b for t in timed_llm.pieces) for a, b in timed_tts.spans]
+    # Side by side, the model writes several pieces while each sentence is synthesized.
+    assert max(during) <= 1, during
+    assert result.llm.paused_seconds > 0
+    assert result.llm.completion_tokens > 20 and len(result.reply.split()) > 5

@@ -32,13 +32,15 @@ class GenerationStats:
     completion_tokens: int = 0
     prompt_seconds: float = 0.0  # from the call until the first token
     generate_seconds: float = 0.0  # from the first token until the last
+    paused_seconds: float = 0.0  # of which the reader held the model back (waiting for the voice)
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def tokens_per_second(self) -> float:
-        if self.completion_tokens <= 1 or self.generate_seconds <= 0:
+        writing = self.generate_seconds - self.paused_seconds
+        if self.completion_tokens <= 1 or writing <= 0:
             return 0.0
-        return (self.completion_tokens - 1) / self.generate_seconds
+        return (self.completion_tokens - 1) / writing
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -47,6 +49,7 @@ class GenerationStats:
             "completion_tokens": self.completion_tokens,
             "prompt_seconds": round(self.prompt_seconds, 4),
             "generate_seconds": round(self.generate_seconds, 4),
+            "paused_seconds": round(self.paused_seconds, 4),
             "tokens_per_second": round(self.tokens_per_second, 1),
             **self.extra,
         }

@@ -1,7 +1,7 @@
 """The answering half of a turn: skill fast path, or LLM -> sentences -> TTS -> speaker, streamed.
 
-The model writes in a worker thread while this thread speaks, so the first sentence is heard
-while the rest of the reply is still being written. With a Dialog, each utterance is routed
+The model's reply is written and voiced by its own threads (pipeline/reply.py) while this thread
+plays it, so the first sentence is heard while the rest of the reply is still being written. With a Dialog, each utterance is routed
 to a mode (its prompt, sampling and spoken-length limit) and answered within the conversation;
 the reply comes from the local model or a LAN server (CloudEdge).
 """
@@ -9,7 +9,6 @@ the reply comes from the local model or a LAN server (CloudEdge).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -18,15 +17,13 @@ from dataclasses import dataclass, field
 from skills import SkillContext, SkillSet
 from speaker.audio.chunk import AudioChunk
 from speaker.audio.sinks import AudioSink
-from speaker.dialog.session import Dialog, TurnPlan, system_prompts_to_warm
+from speaker.dialog.session import Dialog, system_prompts_to_warm
 from speaker.errors import SpeakerError
 from speaker.events import (
     ConversationReset,
     ErrorEvent,
-    Event,
     EventBus,
     IntentMatched,
-    LlmFirstToken,
     ModeChosen,
     SentenceReady,
     TtsFirstAudio,
@@ -34,20 +31,14 @@ from speaker.events import (
 )
 from speaker.llm.base import ChatMessage, ChatModel, GenerationOptions, GenerationStats
 from speaker.llm.cloud_edge import CloudEdge
+from speaker.pipeline.reply import END, Reply
 from speaker.settings import LlmSettings
-from speaker.text.length import SpokenBudget
-from speaker.text.sentences import SentenceSplitter
-from speaker.text.speakable import speakable
 from speaker.text.transcript import as_written
 from speaker.tts.base import SpeechSynthesizer
 
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry, I couldn't come up with an answer."
-_END = object()
-# The model waits (at most this long) while the first sentence is synthesized: on two cores the
-# first words come out sooner when speech synthesis has a core to itself.
-FIRST_VOICE_WAIT = 1.5
 
 
 @dataclass
@@ -62,36 +53,6 @@ class TurnResult:
     cut: bool = False  # the reply was cut at the mode's spoken-length limit
     timings: dict[str, float] = field(default_factory=dict)
     llm: GenerationStats | None = None
-
-
-@dataclass
-class _Reply:
-    """One reply from the language model: what it is asked, and what comes back.
-
-    A writer thread streams the model's text and cuts it into sentences; a voicer thread turns
-    each sentence into audio; the turn plays the audio. A reply may be prepared before its turn
-    starts (the user paused): it is then written and voiced ahead, its events held back, and
-    either adopted by the turn (the final transcript asks the same) or dropped.
-    """
-
-    messages: list[ChatMessage]
-    options: GenerationOptions
-    transcript: str
-    plan: TurnPlan | None = None
-    stats: GenerationStats = field(default_factory=GenerationStats)
-    sentences: queue.Queue[object] = field(default_factory=queue.Queue)
-    audio: queue.Queue[object] = field(default_factory=queue.Queue)  # AudioChunk, str (said), _END
-    said: str = ""  # the model's text up to the last sentence handed to speech
-    cut: bool = False  # the reply was cut at the mode's spoken-length limit
-    stop: threading.Event = field(default_factory=threading.Event)
-    first_voiced: threading.Event = field(default_factory=threading.Event)
-    created: float = field(default_factory=time.monotonic)
-    times: dict[str, float] = field(default_factory=dict)  # time.monotonic() of first token, sentence
-    held: list[Event] | None = None  # events kept back until adopted (None: they go out at once)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def same_request(self, messages: list[ChatMessage], options: GenerationOptions) -> bool:
-        return self.messages == messages and self.options == options
 
 
 class Responder:
@@ -120,7 +81,7 @@ class Responder:
         self.cloud = cloud or (CloudEdge(llm, bus, local_name=self.llm_settings.model) if llm else None)
         self.llm = llm
         self._interrupted = threading.Event()
-        self._playing: _Reply | None = None  # the reply being spoken (interrupt() stops it)
+        self._playing: Reply | None = None  # the reply being spoken (interrupt() stops it)
 
     @property
     def llm(self) -> ChatModel | None:
@@ -149,7 +110,7 @@ class Responder:
             playing.stop.set()
         self.sink.stop()
 
-    def prepare(self, transcript: str) -> _Reply | None:
+    def prepare(self, transcript: str) -> Reply | None:
         """Start writing and voicing the answer to `transcript` before the turn (the user paused).
 
         Nothing is said and no event goes out until `respond` adopts it; `discard` drops it.
@@ -158,24 +119,21 @@ class Responder:
         if self.cloud is None:
             return None
         if self.dialog is None:
-            job = _Reply(self.messages(transcript), self.options(), transcript)
+            job = Reply(self.messages(transcript), self.options(), transcript)
         else:
             plan = self.dialog.plan(transcript, tentative=True)
             if plan.reply is not None:
                 return None
-            job = _Reply(list(plan.messages), plan.options or self.options(), transcript, plan)
-        job.held = []
-        self._launch(job)
+            job = Reply(list(plan.messages), plan.options or self.options(), transcript, plan)
+        job.hold()
+        job.start(self.cloud, self.tts, self.bus)
         return job
 
     @staticmethod
-    def discard(job: _Reply | None) -> None:
+    def discard(job: Reply | None) -> None:
         """Drop a prepared reply: its threads stop at their next step, its events are forgotten."""
-        if job is None:
-            return
-        with job.lock:
-            job.held = None if job.held is None else []
-        job.stop.set()
+        if job is not None:
+            job.drop()
 
     def respond(
         self,
@@ -183,7 +141,7 @@ class Responder:
         *,
         endpoint: float | None = None,
         mode: str | None = None,
-        prepared: _Reply | None = None,
+        prepared: Reply | None = None,
     ) -> TurnResult:
         """Answer one utterance out loud. `endpoint` (time.monotonic) is when the user stopped;
         `mode` forces a dialog mode instead of routing; `prepared` is a reply started ahead
@@ -242,10 +200,10 @@ class Responder:
         return GenerationOptions(s.max_tokens, s.temperature, s.top_p, s.repeat_penalty, s.seed)
 
     def _answer(
-        self, transcript: str, result: TurnResult, start: float, mode: str | None, prepared: _Reply | None
+        self, transcript: str, result: TurnResult, start: float, mode: str | None, prepared: Reply | None
     ) -> None:
         if self.dialog is None:
-            job = _Reply(self.messages(transcript), self.options(), transcript)
+            job = Reply(self.messages(transcript), self.options(), transcript)
             self._answer_with_llm(self._adopt(prepared, job), result, start)
             return
         plan = self.dialog.plan(transcript, forced_mode=mode)
@@ -261,30 +219,27 @@ class Responder:
         if plan.reply is not None:  # a command: said at once, no model needed
             self._speak_all([plan.reply], result, start)
             return
-        job = _Reply(list(plan.messages), plan.options or self.options(), transcript, plan)
+        job = Reply(list(plan.messages), plan.options or self.options(), transcript, plan)
         job = self._adopt(prepared, job)
         self._answer_with_llm(job, result, start)
         self.dialog.remember(plan, result.reply if self._interrupted.is_set() else job.said)
 
-    def _adopt(self, prepared: _Reply | None, job: _Reply) -> _Reply:
+    def _adopt(self, prepared: Reply | None, job: Reply) -> Reply:
         """The prepared reply when it answers the same request (and still runs); else `job`."""
         if prepared is None or prepared.stop.is_set() or not prepared.same_request(job.messages, job.options):
             return job
         prepared.plan = job.plan or prepared.plan
         return prepared
 
-    def _answer_with_llm(self, job: _Reply, result: TurnResult, start: float) -> None:
+    def _answer_with_llm(self, job: Reply, result: TurnResult, start: float) -> None:
         if self.cloud is None:
             raise SpeakerError("no language model is configured for questions", code="llm")
         result.llm = job.stats
         self._playing = job
         if job.held is None:
-            self._launch(job)
+            job.start(self.cloud, self.tts, self.bus)
         else:  # prepared ahead: what it held back goes out now, before anything newer
-            with job.lock:
-                for event in job.held:
-                    self.bus.emit(event)
-                job.held = None
+            job.release()
             result.timings["prepared"] = start - job.created
         spoken = self._play(job, result, start)
         for name, at in job.times.items():
@@ -293,109 +248,10 @@ class Responder:
         if not spoken and not self._interrupted.is_set() and not job.stop.is_set():
             self._speak_all([SORRY], result, start)  # (a reply stopped by a failing voice stays silent)
 
-    def _launch(self, job: _Reply) -> None:
-        for target, name in ((self._write, "llm-writer"), (self._voice, "voicer")):
-            threading.Thread(target=target, args=(job,), name=name, daemon=True).start()
-
-    def _emit(self, job: _Reply, event: Event) -> None:
-        """An event of the reply: out at once, or held back while the reply is only prepared."""
-        with job.lock:
-            if job.held is not None:
-                job.held.append(event)
-                return
-        self.bus.emit(event)
-
-    def _write(self, job: _Reply) -> None:
-        """Writer thread: stream the model's reply and hand over each sentence once complete.
-
-        Sentences are admitted until the mode's spoken-length limit. The model's own text up to
-        the last sentence handed over becomes `job.said` (what the conversation remembers).
-        """
-        assert self.cloud is not None
-        splitter = SentenceSplitter(quick_first=True)
-        budget = SpokenBudget(job.plan.spoken_limit_s if job.plan else None)
-        raw, said_upto = "", 0
-        try:
-            mode = job.plan.mode if job.plan else None
-            pieces = self.cloud.stream(
-                job.messages, job.options, job.stats, text=job.transcript, mode=mode,
-                emit=lambda event: self._emit(job, event),
-            )  # fmt: skip
-            for piece in pieces:
-                raw += piece
-                if "llm_first_token" not in job.times:
-                    job.times["llm_first_token"] = time.monotonic()
-                    self._emit(job, LlmFirstToken())
-                batch = splitter.feed(piece)
-                for sentence, end in zip(
-                    batch, splitter.ends[len(splitter.ends) - len(batch) :], strict=True
-                ):
-                    if not self._hand_over(sentence, job, budget):
-                        break
-                    said_upto = end
-                if job.stop.is_set() or budget.exhausted:
-                    pieces.close()
-                    break
-                if "first_sentence" in job.times and not job.first_voiced.is_set():
-                    job.first_voiced.wait(FIRST_VOICE_WAIT)
-            rest = splitter.flush()
-            broken_off = job.stats.extra.get("truncated") or job.stats.extra.get("remote_stalled")
-            truncated = broken_off and job.times.get("first_sentence") is not None
-            if not job.stop.is_set() and not truncated and not budget.exhausted:
-                for sentence in rest:  # a cut-off fragment is not said
-                    if self._hand_over(sentence, job, budget):
-                        said_upto = len(raw)
-            if budget.exhausted:
-                job.cut = True
-                job.stats.extra["cut_at_limit"] = 1
-        except SpeakerError as exc:
-            self._emit(job, ErrorEvent(code=exc.code, message=exc.message, stage="llm"))
-        except Exception as exc:  # the model failing must never take the speaker down
-            log.exception("the language model failed")
-            self._emit(job, ErrorEvent(code="llm", message=str(exc), stage="llm"))
-        finally:
-            job.said = raw[:said_upto].strip()
-            job.sentences.put(_END)
-
-    def _hand_over(self, sentence: str, job: _Reply, budget: SpokenBudget | None = None) -> bool:
-        """Queue a sentence for speech; False once the spoken-length limit refuses it."""
-        text = speakable(sentence)
-        if not text or not any(c.isalnum() for c in text):
-            return True
-        if budget is not None and not budget.admit(text):
-            return False
-        job.times.setdefault("first_sentence", time.monotonic())
-        self._emit(job, SentenceReady(text=text))
-        job.sentences.put(text)
-        return True
-
-    def _voice(self, job: _Reply) -> None:
-        """Voicer thread: each sentence into audio, ahead of playback."""
-        try:
-            while (item := job.sentences.get()) is not _END:
-                if job.stop.is_set():
-                    continue  # drain until the writer stops
-                for chunk in self.tts.synthesize(str(item)):
-                    if job.stop.is_set():
-                        break
-                    job.audio.put(chunk)
-                job.audio.put(str(item))
-                job.first_voiced.set()
-        except SpeakerError as exc:
-            job.stop.set()
-            self._emit(job, ErrorEvent(code=exc.code, message=exc.message, stage="tts"))
-        except Exception as exc:  # a voice failing must not take the speaker down
-            log.exception("speech synthesis failed")
-            job.stop.set()
-            self._emit(job, ErrorEvent(code="tts", message=str(exc), stage="tts"))
-        finally:
-            job.first_voiced.set()
-            job.audio.put(_END)
-
-    def _play(self, job: _Reply, result: TurnResult, start: float) -> int:
+    def _play(self, job: Reply, result: TurnResult, start: float) -> int:
         """Play the reply's audio as it is voiced; returns how many sentences were said."""
         spoken = 0
-        while (item := job.audio.get()) is not _END:
+        while (item := job.audio.get()) is not END:
             if self._interrupted.is_set() or job.stop.is_set():
                 job.stop.set()
                 continue  # drain until the voicer stops

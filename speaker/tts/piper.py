@@ -22,7 +22,7 @@ class PiperSynthesizer:
         config_path: Path | None = None,
         *,
         length_scale: float = 1.0,
-        threads: int = 1,
+        threads: int = 2,
     ) -> None:
         self.model_path = Path(model_path)
         self.config_path = Path(config_path) if config_path else Path(f"{model_path}.json")
@@ -47,7 +47,9 @@ class PiperSynthesizer:
         try:
             config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
             options = onnxruntime.SessionOptions()
-            # Few threads: the language model keeps writing on the other core while we speak.
+            # The language model waits while a sentence is synthesized (pipeline/turn.py), so the
+            # voice may use every core. (Its threads spin between steps: without that, measured
+            # here, two threads were slower than one.)
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
             session = onnxruntime.InferenceSession(
