@@ -1,9 +1,10 @@
 """The answering half of a turn: skill fast path, or LLM -> sentences -> TTS -> speaker, streamed.
 
 The model's reply is written and voiced by its own threads (pipeline/reply.py) while this thread
-plays it, so the first sentence is heard while the rest of the reply is still being written. With a Dialog, each utterance is routed
-to a mode (its prompt, sampling and spoken-length limit) and answered within the conversation;
-the reply comes from the local model or a LAN server (CloudEdge).
+plays it, so the first sentence is heard while the rest of the reply is still being written.
+With a Dialog, each utterance is routed to a mode (its prompt, sampling and spoken-length limit)
+and answered within the conversation; the reply comes from the local model or a LAN server
+(CloudEdge).
 """
 
 from __future__ import annotations
