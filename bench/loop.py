@@ -17,7 +17,6 @@ import multiprocessing
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 
 from speaker.app import build_speaker
 from speaker.audio.chunk import AudioChunk, frames
-from speaker.audio.sinks import NullSink
+from speaker.audio.sinks import NullSink, PlaybackClock
 from speaker.audio.sources import WavFileSource
 from speaker.audio.wavfile import read_mono16k, write_wav
 from speaker.events import EventLog
@@ -61,32 +60,25 @@ QUESTIONS = [
 
 
 class PacedSink(NullSink):
-    """Plays nothing but takes as long as playing would (keeping ~200 ms queued, like a device),
+    """Plays nothing but takes as long as playing would (PlaybackClock, as a paced WAV file does),
     so that synthesis and listening share the machine with playback as on a speaker. Notes every
     gap: audio that arrived after what was queued before it had finished playing."""
 
     def __init__(self) -> None:
         self.gaps: list[float] = []  # seconds of silence inside replies, one per gap
-        self._until: float | None = None  # when what was queued has played (None: between replies)
-        self._stopped = threading.Event()
+        self._clock = PlaybackClock()
 
     def play(self, chunk: AudioChunk) -> None:
-        now = time.monotonic()
-        if self._until is not None and now > self._until + 0.01:
-            self.gaps.append(now - self._until)
-        self._until = max(now, self._until or now) + chunk.duration
-        if self._until - now > 0.2:
-            self._stopped.wait(self._until - now - 0.2)
+        now, until = time.monotonic(), self._clock.until
+        if until is not None and now > until + 0.01:
+            self.gaps.append(now - until)
+        self._clock.play(chunk.duration)
 
     def end_reply(self) -> None:
-        if self._until is not None and self._until > time.monotonic():
-            self._stopped.wait(self._until - time.monotonic())
-        self._until = None
-        self._stopped.clear()
+        self._clock.drain()
 
     def stop(self) -> None:
-        self._stopped.set()
-        self._until = None
+        self._clock.stop()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -77,6 +77,34 @@ class NullSink:
         pass
 
 
+class PlaybackClock:
+    """Takes as long as playing would: `play` returns once at most QUEUED_S of audio is queued
+    ahead, like a device's buffer. `stop` ends the wait at once and forgets what was queued."""
+
+    QUEUED_S = 0.2
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.until: float | None = None  # time.monotonic() at which what was queued has played
+
+    def play(self, seconds: float) -> None:
+        now = time.monotonic()
+        self.until = max(now, self.until or now) + seconds
+        if self.until - now > self.QUEUED_S:
+            self.stopped.wait(self.until - now - self.QUEUED_S)
+
+    def drain(self) -> None:
+        """Wait until what was queued has played (not after `stop`); then ready for more."""
+        if self.until is not None and self.until > time.monotonic():
+            self.stopped.wait(self.until - time.monotonic())
+        self.until = None
+        self.stopped.clear()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.until = None
+
+
 class WavFileSink:
     """Every reply appended to one WAV file, with a short gap between replies.
 
@@ -92,8 +120,7 @@ class WavFileSink:
         self._writer: WavWriter | None = None
         self._replies = 0
         self._in_reply = False
-        self._play_until = 0.0
-        self._stopped = threading.Event()
+        self._clock = PlaybackClock()
 
     def open(self) -> None:
         self._writer = WavWriter(self.path)
@@ -101,32 +128,23 @@ class WavFileSink:
     def play(self, chunk: AudioChunk) -> None:
         if self._writer is None:
             raise AudioError("output file is not open")
-        if self._stopped.is_set():
+        if self._clock.stopped.is_set():
             return
         if self._replies > 0 and self._writer.seconds > 0 and not self._in_reply:
             self._writer.write(silence(self.gap_ms / 1000, rate=self._writer.rate or chunk.rate))
         self._in_reply = True
         self._writer.write(chunk)
         if self.paced:
-            now = time.monotonic()
-            self._play_until = max(self._play_until, now) + chunk.duration
-            ahead = self._play_until - now - 0.2  # keep ~200 ms queued, like a device buffer
-            if ahead > 0:
-                self._stopped.wait(ahead)
+            self._clock.play(chunk.duration)
 
     def end_reply(self) -> None:
         if self._in_reply:
             self._replies += 1
         self._in_reply = False
-        if self.paced:
-            remaining = self._play_until - time.monotonic()
-            if remaining > 0:
-                self._stopped.wait(remaining)
-        self._stopped.clear()
+        self._clock.drain()  # (unpaced, nothing was queued: only ready for the next reply)
 
     def stop(self) -> None:
-        self._stopped.set()
-        self._play_until = time.monotonic()
+        self._clock.stop()
 
     def close(self) -> None:
         if self._writer is not None:

@@ -47,7 +47,7 @@ class PiperSynthesizer:
         try:
             config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
             options = onnxruntime.SessionOptions()
-            # The language model waits while a sentence is synthesized (pipeline/turn.py), so the
+            # The language model waits while a sentence is synthesized (pipeline/reply.py), so the
             # voice may use every core. (Its threads spin between steps: without that, measured
             # here, two threads were slower than one.)
             options.intra_op_num_threads = self.threads
