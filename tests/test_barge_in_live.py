@@ -18,7 +18,7 @@ from speaker.audio.wavfile import probe
 from speaker.events import EventBus, EventLog
 from speaker.pipeline.loop import run_on
 from speaker.settings import load_settings
-from speaker.speechgen import PiperSpeech, concat, pad, to_16k
+from speaker.speechgen import PiperSpeech, concat, pad
 
 pytestmark = pytest.mark.slow
 
@@ -84,9 +84,9 @@ def test_its_own_voice_saying_the_wake_phrase_does_not_wake_it_but_the_user_sayi
     # Without the echo subtractor, so that the microphone hears the reply's phrase in full and
     # only the second detector on the playback reference keeps it from waking.
     speaker = speaker_in_room(tmp_path, room, OWN_REPLY, bus, wake="subtract_echo: false")
-    # The user hears the reply and says the very same thing, in the same voice, at 10 s.
-    assert speaker.engines.tts is not None
-    same = to_16k(concat(*(to_16k(c) for c in speaker.engines.tts.synthesize(OWN_REPLY))))
+    # The user hears the reply and says the very same thing, in the same voice, at 10 s (as the
+    # test voice speaks: the speaker's own varies a little from one synthesis to the next).
+    same = voice.say(OWN_REPLY)
     question = pad(voice.say("Hey computer. What time is it?"), lead=1.0, trail=0.0)
     audio = concat(question, pad(same, lead=10.0 - question.duration, trail=3.5))
     run(speaker, room, audio)
@@ -116,23 +116,17 @@ def test_hey_computer_stop_interrupts_a_long_reply(voice: PiperSpeech, tmp_path:
     assert full > 15.0
     question = pad(voice.say("Hey computer. What time is it?"), lead=1.0, trail=0.0)
     stop = voice.say("Hey computer, stop.")
-    # Over the reply at 9 s, and again 2.52 s later, as a user does when the first is not heard:
-    # the wake word misses this one said in one breath over the reply in about 1 run of 3 (scores
-    # 0.88-0.994 against 0.998, by where its 80 ms steps fall); the second saying falls half a
-    # step differently. If the first stops the reply, the second just wakes it and stops nothing.
-    again = pad(stop, lead=2.52 - stop.duration, trail=3.0)
-    audio = concat(question, pad(stop, lead=9.0 - question.duration, trail=0.0), again)
+    audio = concat(question, pad(stop, lead=9.0 - question.duration, trail=3.0))  # over the reply
     run(speaker, room, audio)
 
     names = [e.name for e in log.events]
     assert names.count("barge_in") == 1, names
     barge = log.named("barge_in")[0]
-    assert 9.0 < barge.audio < 13.5
+    assert 9.0 < barge.audio < 11.0
     done = log.named("turn_done")
-    assert len(done) in (2, 3), names
+    assert len(done) == 2, names
     assert done[0].interrupted and done[0].reply != LONG_REPLY
-    intents = [e.intent for e in log.named("intent")]
-    assert intents[:2] == ["fixed", "stop"] and set(intents[2:]) <= {"stop"}, done[1].transcript
+    assert [e.intent for e in log.named("intent")] == ["fixed", "stop"], done[1].transcript
     assert "follow_up" not in names
     # What was played (and written) stops at the barge-in: far shorter than the whole story.
     assert room.played_seconds < 0.6 * full, (room.played_seconds, full)

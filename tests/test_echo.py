@@ -72,3 +72,24 @@ def test_without_a_reference_or_a_match_the_microphone_passes_through() -> None:
     assert np.array_equal(out, mic[: len(out)].clip(-32768, 32767).astype("<i2").astype(float))
     out, sub = run(mic, signal(2.0, 4))  # something played, but not what the microphone hears
     assert sub.gain == 0.0
+
+
+def test_a_piece_placed_a_few_ms_off_is_followed_while_the_user_talks_over_it() -> None:
+    # Two pieces of a reply; the second starts after a pause and is heard 7 ms later than the
+    # reference says (its start was placed by the clock), and the user talks over all of it.
+    first, second = signal(2.0, 1), signal(3.0, 5)
+    gap = round(0.2 * RATE)
+    reference = np.concatenate([first, np.zeros(gap), second])
+    d1, d2 = round(0.03 * RATE), round(0.037 * RATE)
+    echo = np.zeros(len(reference) + d2)
+    echo[d1 : d1 + len(first)] += 0.5 * first
+    at = len(first) + gap + d2
+    echo[at : at + len(second)] += 0.5 * second
+    user = np.zeros_like(echo)
+    talk = signal(3.0, 2) * 0.6
+    user[len(first) + gap : len(first) + gap + len(talk)] = talk
+    out, sub = run(echo + user, reference)
+    settled = slice(len(first) + gap + RATE // 2, len(out))  # from 0.5 s into the second piece
+    residual = out[settled] - user[settled]
+    assert db(user[settled], residual) > 15, db(user[settled], residual)
+    assert abs(sub.delay - d2) <= 1

@@ -97,6 +97,30 @@ def test_the_live_stream_computes_exactly_the_training_features(speech: SpeechCa
     assert max(float(np.abs(batch[i] - v).max()) for i, v in live.items()) < 1e-4
 
 
+def test_a_restart_at_any_frame_scores_the_same_audio_the_same(
+    speech: SpeechCache, shipped: ClassifierWakeWord
+) -> None:
+    # The stream restarts when a reply starts, at whichever frame the loop is on: its 80 ms steps
+    # stay on the input's grid, so what is said later is scored the same either way.
+    said = speech.piper("Hey computer, stop.", lead=4.0, trail=1.0)
+    audio = add_noise(concat(speech.piper("Tell me a story.", lead=0.5, trail=0.0), said), 25, seed=1)
+    frames = split(audio)
+    runs = []
+    for restart in (30, 32, 33):  # frames of 30 ms: 0.9, 0.96 and 0.99 s
+        shipped.reset()
+        scores = {}
+        for frame in frames[restart:]:
+            shipped.process(frame)
+            if frame.timestamp >= restart * 0.03 + 2.2:  # past the quiet history put before it
+                scores[round(frame.timestamp, 2)] = shipped.last_score
+        runs.append(scores)
+    assert max(runs[0].values()) >= shipped.threshold  # the phrase is heard
+    later = sorted(set(runs[0]) & set(runs[1]) & set(runs[2]))
+    assert len(later) > 100
+    for other in runs[1:]:
+        assert max(abs(runs[0][t] - other[t]) for t in later) < 1e-5
+
+
 def test_silence_costs_no_embeddings(shipped: ClassifierWakeWord) -> None:
     shipped.reset()
     before = shipped.scored_steps

@@ -6,6 +6,11 @@ and subtracts the reference scaled and shifted so. That removes most of an echo 
 attenuated copy of the reply (a speaker near the microphone, tests/room.py) and little of a
 reverberant room's tail. It only subtracts when the match is clear (correlation >= MIN_MATCH), so
 with no reply playing, or a reference that does not fit, the microphone passes through untouched.
+
+While someone talks over the reply (double talk) the delay is only looked for close to the one
+found on the echo alone, since the user's voice can make a far delay look best. It must still
+move a little: a piece of the reply that starts after the one before it has finished playing is
+placed by the clock, a few ms either way.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ log = logging.getLogger(__name__)
 
 MAX_DELAY_S = 0.25  # the longest playback-to-microphone delay looked for
 WINDOW_S = 0.6  # microphone audio the delay and gain are estimated on
-UPDATE_S = 0.3  # how often they are estimated again
+UPDATE_S = 0.15  # how often they are estimated again
 MIN_MATCH = 0.3  # normalized correlation below which nothing is subtracted
-SURE_MATCH = 0.8  # below this (double talk) an estimate already made is kept, not replaced
+SURE_MATCH = 0.8  # below this (double talk) only a delay near the one already found is taken
+NEAR_S = 0.015  # how far from it (double talk)
 MIN_REFERENCE_RMS = 100.0  # a quieter reference (silence between sentences) teaches nothing
 
 Reference = Callable[[float, int], "np.ndarray | None"]  # (start time, samples) -> reference or None
@@ -77,14 +83,20 @@ class EchoSubtractor:
         corr = full[: lags + 1][::-1]  # index d: sum(mic * the reference d samples earlier)
         power = np.concatenate([[0.0], np.cumsum(ref**2)])
         energy = (power[n : n + lags + 1] - power[: lags + 1])[::-1]
-        best = int(np.argmax(corr / np.sqrt(energy + 1e-9)))
-        shifted = ref[lags - best : lags - best + n]
+        fit = corr / np.sqrt(energy + 1e-9)  # the best delay takes out the most energy
+        best = int(np.argmax(fit))
         match = corr[best] / (np.sqrt(energy[best] * np.sum(mic**2)) + 1e-9)
-        if match < MIN_MATCH:
+        if match < SURE_MATCH and self.gain > 0.0:
+            # someone talks over the reply: only a delay close to the one found on the echo alone
+            near = round(NEAR_S * RATE)
+            lo, hi = max(0, self.delay - near), min(lags, self.delay + near) + 1
+            best = lo + int(np.argmax(fit[lo:hi]))
+            if fit[best] <= 0.0:
+                return
+        elif match < MIN_MATCH:
             self.gain = 0.0
             return
-        if match < SURE_MATCH and self.gain > 0.0:
-            return  # someone talks over the reply: keep the estimate made on the echo alone
+        shifted = ref[lags - best : lags - best + n]
         self.delay, self.gain = best, float(np.clip(corr[best] / (energy[best] + 1e-9), 0.0, 2.0))
         residual = mic - self.gain * shifted
         self.removed_db = float(10 * np.log10((np.sum(mic**2) + 1e-9) / (np.sum(residual**2) + 1e-9)))

@@ -21,7 +21,7 @@ import numpy as np
 from speaker.audio.chunk import AudioChunk, check_frame
 from speaker.errors import ModelError
 from speaker.wake.base import Detection
-from speaker.wake.features import RATE, Embedder, EmbeddingStream, window_end_seconds
+from speaker.wake.features import RATE, STEP, Embedder, EmbeddingStream, window_end_seconds
 from speaker.wake.model import WakeModel, same_phrase
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,8 @@ class ClassifierWakeWord:
             raise RuntimeError("ClassifierWakeWord.load() must be called first")
         if self._next is not None and abs(frame.timestamp - self._next) > GAP_SECONDS:
             self.reset()  # a gap (muted input, a new source): start over from this frame
-        if self._origin is None:  # the stream's time 0 is the quiet history's start
-            self._origin = frame.timestamp - self._seen / RATE
+        if self._origin is None:
+            self._start_at(frame.timestamp, stream)
         self._next = frame.end
         samples = frame.array()[:, 0]
         self._seen += len(samples)
@@ -143,6 +143,20 @@ class ClassifierWakeWord:
         for _ in range(stream.push(samples)):
             detection = self._decide(stream, model) or detection
         return detection
+
+    def _start_at(self, timestamp: float, stream: EmbeddingStream) -> None:
+        """Place the stream's time 0 (the quiet history's start) on the input's 80 ms grid.
+
+        A little more quiet goes before the first frame so that the steps fall on the same input
+        times whenever the stream (re)starts: the same audio is then cut into the same steps, and
+        scored the same, however the restart fell (after a reply, at a gap). A clip that starts at
+        time 0, as in training and `speaker wake eval`, needs none.
+        """
+        extra = (round(timestamp * RATE) - self._seen) % STEP
+        if extra:
+            stream.push(_quiet_history()[-extra:])
+            self._seen += extra
+        self._origin = timestamp - self._seen / RATE
 
     def _listen_for_voice(self, samples: np.ndarray, stream: EmbeddingStream) -> None:
         pending = np.concatenate([self._vad_pending, samples])
