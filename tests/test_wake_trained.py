@@ -29,8 +29,15 @@ NEAR_MISSES = [
     "Hay fever is terrible this year.",
     "I bought a cheaper computer last year.",
 ]
-# Sound-alikes of the whole phrase that the shipped model still wakes on (see README, "Wake word").
-HARD_NEAR_MISSES = ["Hey, come here for a second.", "He computed the total twice."]
+# Sound-alikes of the whole phrase: the verifier turns down the first; the second still wakes it
+# (see README, "Wake word"), so it is marked until a better model makes its mark fail.
+SOUND_ALIKES = [
+    "Hey, come here for a second.",
+    pytest.param(
+        "He computed the total twice.",
+        marks=pytest.mark.xfail(strict=True, reason="known gap: this sound-alike still wakes it"),
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +81,7 @@ def test_the_shipped_model_ignores_near_misses_and_ordinary_talk(
     assert len(detect(shipped, said)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: sound-alikes of the whole phrase still wake it")
-@pytest.mark.parametrize("text", HARD_NEAR_MISSES)
+@pytest.mark.parametrize("text", SOUND_ALIKES)
 def test_the_shipped_model_ignores_sound_alikes_of_the_whole_phrase(
     speech: SpeechCache, shipped: ClassifierWakeWord, text: str
 ) -> None:
@@ -118,7 +124,7 @@ def test_a_restart_at_any_frame_scores_the_same_audio_the_same(
     later = sorted(set(runs[0]) & set(runs[1]) & set(runs[2]))
     assert len(later) > 100
     for other in runs[1:]:
-        assert max(abs(runs[0][t] - other[t]) for t in later) < 1e-5
+        assert max(abs(runs[0][t] - other[t]) for t in later) < 1e-3  # off by a step: up to ~0.9
 
 
 def test_silence_costs_no_embeddings(shipped: ClassifierWakeWord) -> None:
@@ -199,9 +205,44 @@ def test_a_corrupt_wake_model_is_a_clear_error(tmp_path: Path) -> None:
     model.save(damaged)
     assert "damaged" in _load_error(tmp_path, damaged)
 
+    model = WakeModel.load(bundled_model())
+    assert model.verifier is not None
+    weights, bias = model.verifier.layers[1]
+    model.verifier.layers[1] = (weights, bias[:3])  # the verifier's bias no longer fits its layer
+    model.save(damaged)
+    assert "damaged (its verifier)" in _load_error(tmp_path, damaged)
+
     with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
         pass
     assert "empty.npz" in _load_error(tmp_path, tmp_path / "empty.npz")
+
+
+def test_the_verifier_must_agree_before_it_wakes(speech: SpeechCache, tmp_path: Path) -> None:
+    said = add_noise(speech.piper("Hey computer.", lead=1.5, trail=1.0), snr_db=25, seed=2)
+    heard = ClassifierWakeWord(bundled_model(), phrase="hey computer")
+    heard.load()
+    assert heard.model is not None and heard.model.verifier is not None
+    assert len(detect(heard, said)) == 1 and heard.last_verify_score >= heard.verify_threshold
+    # the first stage alone still fires, but a verifier that hears no phrase keeps it asleep
+    deaf = WakeModel.load(bundled_model())
+    assert deaf.verifier is not None
+    weights, bias = deaf.verifier.layers[-1]
+    deaf.verifier.layers[-1] = (weights, bias - 1000.0)
+    deaf.save(tmp_path / "deaf_verifier.npz")
+    vetoed = ClassifierWakeWord(tmp_path / "deaf_verifier.npz", phrase="hey computer")
+    vetoed.load()
+    best = 0.0
+    for frame in split(said):
+        assert vetoed.process(frame) is None
+        best = max(best, vetoed.last_score)
+    assert best >= vetoed.threshold
+    # a model without a verifier (the first stage alone) is still a model
+    model = WakeModel.load(bundled_model())
+    model.verifier = None
+    model.save(tmp_path / "one_stage.npz")
+    alone = ClassifierWakeWord(tmp_path / "one_stage.npz", phrase="hey computer")
+    alone.load()
+    assert len(detect(alone, said)) == 1
 
 
 def test_a_model_for_another_phrase_is_refused(tmp_path: Path) -> None:

@@ -9,12 +9,13 @@ from speaker.errors import SpeakerError
 from speaker.settings import load_settings
 
 HELP = """\
-The default wake engine is a small classifier on speech embeddings, trained per phrase from
-speech made on this machine (piper and espeak-ng voices, room noise and reverberation, and
-ordinary and near-miss talk as counter-examples). No step needs the internet.
+The default wake engine is a small classifier on speech embeddings, with a second network (the
+verifier) that must agree, both trained per phrase from speech made on this machine (piper and
+espeak-ng voices, room noise and reverberation, and ordinary talk, near misses and sound-alike
+calls as counter-examples). No step needs the internet.
 
 examples:
-  speaker wake train "hey jarvis" --out ~/jarvis.npz     ~15 min on 2 cores (--size small: ~3 min)
+  speaker wake train "hey jarvis" --out ~/jarvis.npz     ~17 min on 2 cores (--size small: ~4 min)
   speaker wake eval                                      the configured model, on held-out voices
   speaker wake eval --model ~/jarvis.npz --hours 0.5     a quicker, rougher figure
   speaker wake test recording.wav                        when and how surely it hears the phrase
@@ -51,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         help="store this decision threshold (0..1) instead of the one chosen on validation clips",
     )
+    t.add_argument(
+        "--verify-threshold",
+        type=float,
+        help="the same for the verifier, the second network that must agree (0..1)",
+    )
     t.set_defaults(func=run_train)
     e = sub.add_parser("eval", help="false rejects and false accepts per hour on held-out voices and text")
     e.add_argument("--model", type=Path, help="the model file (default: the configured one)")
@@ -58,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")
     e.add_argument("--near-hours", type=float, default=1.0, help="hours of near-miss talk (default 1)")
     e.add_argument("--threshold", type=float, help="try another decision threshold (0..1)")
+    e.add_argument("--verify-threshold", type=float, help="try another threshold for the verifier (0..1)")
     e.add_argument("--seed", type=int, default=11, help="which clips to make (another seed, other clips)")
     e.add_argument("--workers", type=int, help="processes (default: one per core)")
     e.set_defaults(func=run_eval)
@@ -74,11 +81,11 @@ def _bar(label: str):
     def progress(stage: str, done: int, total: int) -> None:
         bar = state.get(stage)
         if bar is None:
-            names = {"speech": "making speech", "fit": "fitting"}
+            names = {"speech": "making speech", "fit": "fitting", "verifier": "fitting the verifier"}
             bar = state[stage] = tqdm(
                 total=total,
                 desc=f"{label}: {names.get(stage, stage)}",
-                unit="clip" if stage != "fit" else "epoch",
+                unit="clip" if stage == "speech" else "epoch",
             )
         bar.update(done - bar.n)
         if done >= total:
@@ -116,6 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
         piper_voices=_piper_voices(settings),
         progress=_bar("training"),
         threshold=args.threshold,
+        verify_threshold=args.verify_threshold,
     )
     print(summary(model))
     print(f"wrote {out}; use it with wake.engine: classifier, wake.phrase: {phrase}, wake.classifier: {out}")
@@ -152,6 +160,7 @@ def run_eval(args: argparse.Namespace) -> int:
             ordinary_hours=args.hours,
             near_hours=args.near_hours,
             threshold=args.threshold,
+            verify_threshold=args.verify_threshold,
             seed=args.seed,
             workers=args.workers,
             progress=progress,

@@ -2,7 +2,8 @@
 
 Every 80 ms the newest ~1.3 s of audio, as a sequence of speech embeddings (features.py), is
 scored by a small network trained for one phrase (model.py, `speaker wake train`). A detection
-is reported when the score reaches the model's threshold on `hits` steps in a row.
+is reported when the score reaches the model's threshold on `hits` steps in a row and, when the
+model has one, its verifier (a second network on the last ~1.9 s) agrees.
 
 Most of the cost is the embedding (~3 ms of one core per 80 ms step here). It is computed only
 while someone may be talking: a cheap voice-activity gate (webrtcvad) must have heard voice in
@@ -42,10 +43,10 @@ PHRASE_END_OFFSET = 0.05
 # Frames are taken as one stream unless their timestamps jump by more than this (input skipped while
 # muted, a new source); smaller differences are the jitter of timestamps taken from arrival times.
 GAP_SECONDS = 0.25
-# A decision needs ~2 s of history. A stream that starts (at start-up, after a reply, after a gap)
-# gets that history as quiet room noise, as training put before every phrase, so that "hey
-# computer" said at once is heard.
-HISTORY_SECONDS = 2.0
+# A decision needs ~2 s of history (~2.6 s with a verifier). A stream that starts (at start-up,
+# after a reply, after a gap) gets that history as quiet room noise, as training put before every
+# phrase, so that "hey computer" said at once is heard. A whole number of 80 ms steps.
+HISTORY_SECONDS = 2.72
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,15 +62,18 @@ class ClassifierWakeWord:
         threshold: float | None = None,
         gate: bool = True,
         phrase: str | None = None,
+        verify_threshold: float | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.expected_phrase = phrase  # the configured phrase: the model must be for it
         self.threshold_override = threshold
+        self.verify_override = verify_threshold
         self.gate = gate
         self.model: WakeModel | None = None
         self.phrase = ""
         self.threshold = threshold or 0.5
         self.last_score = 0.0
+        self.last_verify_score = 0.0  # the verifier's, when the first stage last fired
         self.scored_steps = 0  # steps the classifier ran on (the voice gate keeps it at 0 in silence)
         self._embedder: Embedder | None = None
         self._stream: EmbeddingStream | None = None
@@ -96,7 +100,9 @@ class ClassifierWakeWord:
         the network and the ONNX sessions are shared, the stream state is its own."""
         if self.model is None or self._embedder is None:
             raise RuntimeError("ClassifierWakeWord.load() must be called first")
-        other = ClassifierWakeWord(self.model_path, self.threshold_override, self.gate, self.expected_phrase)
+        other = ClassifierWakeWord(
+            self.model_path, self.threshold_override, self.gate, self.expected_phrase, self.verify_override
+        )
         other._use(self.model, self._embedder)
         return other
 
@@ -104,17 +110,18 @@ class ClassifierWakeWord:
         self.model = model
         self.phrase = model.phrase
         self.threshold = self.threshold_override or model.threshold
+        self.verify_threshold = self.verify_override or (model.verifier.threshold if model.verifier else 0.0)
         self._embedder = embedder
-        self._stream = EmbeddingStream(embedder, keep_windows=model.windows)
-        if self.gate:
-            import webrtcvad
-
-            self._vad = webrtcvad.Vad(1)
+        self._stream = EmbeddingStream(embedder, keep_windows=model.span)
         self.reset()
 
     def reset(self) -> None:
         if self._stream is not None:
             self._stream.reset()
+        if self.gate and self._stream is not None:
+            import webrtcvad
+
+            self._vad = webrtcvad.Vad(1)  # afresh: it carries state from one frame to the next
         self._vad_pending = np.zeros(0, np.int16)
         self._voiced_at = -1e9
         self._origin = self._next = None
@@ -168,7 +175,7 @@ class ClassifierWakeWord:
         self._vad_pending = pending[whole:]
 
     def _decide(self, stream: EmbeddingStream, model: WakeModel) -> Detection | None:
-        if stream.windows < model.windows:
+        if stream.windows < model.span:
             return None
         window_end = window_end_seconds(stream.windows - 1)
         span = window_end_seconds(model.windows - 1)  # the audio one decision looks at (~2 s)
@@ -176,14 +183,19 @@ class ClassifierWakeWord:
             self._streak = 0
             self.last_score = 0.0
             return None  # no voice in anything the decision would look at
-        embeddings = stream.latest(model.windows)
+        embeddings = stream.latest(model.span)
         if embeddings is None:
             return None
         self.scored_steps += 1
-        self.last_score = model.score(embeddings)
+        self.last_score = model.score(embeddings[-model.windows :])
         self._streak = self._streak + 1 if self.last_score >= self.threshold else 0
         if self._streak < model.hits:
             return None
+        if model.verifier is not None:
+            verifier = model.verifier
+            self.last_verify_score = verifier.score(embeddings[-verifier.windows :])
+            if self.last_verify_score < self.verify_threshold:
+                return None  # the second stage does not hear the phrase: keep listening
         self._streak = 0
         end = (self._origin or 0.0) + window_end + PHRASE_END_OFFSET
         return Detection(phrase=model.phrase, score=round(self.last_score, 4), end=end)

@@ -3,6 +3,10 @@
 The file is a numpy .npz (no pickles): the layers' weights, the input standardization, and a
 JSON header with the phrase, the decision threshold chosen at training time and how the model
 was made. `speaker wake train` writes it; the `classifier` wake engine reads it.
+
+A model may carry a second network, the *verifier*: it looks at a longer stretch of the same
+embeddings (~1.9 s), was trained on many more sound-alike calls, and must agree before a
+detection counts. Its arrays are stored under a `v_` prefix and its settings in the header.
 """
 
 from __future__ import annotations
@@ -51,6 +55,12 @@ class WakeModel:
     threshold: float = 0.5  # a decision fires when the score reaches this on `hits` steps in a row
     hits: int = 1
     info: dict[str, Any] = field(default_factory=dict)  # how it was made, its evaluation figures
+    verifier: WakeModel | None = None  # a second network that must agree (same phrase, longer view)
+
+    @property
+    def span(self) -> int:
+        """Embeddings one decision needs, the verifier's included."""
+        return max(self.windows, self.verifier.windows if self.verifier else 0)
 
     @property
     def inputs(self) -> int:
@@ -72,24 +82,38 @@ class WakeModel:
     def save(self, path: Path | str) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = {
-            "format": FORMAT,
-            "phrase": self.phrase,
-            "windows": self.windows,
-            "threshold": self.threshold,
-            "hits": self.hits,
-            "layers": len(self.layers),
-            "info": self.info,
-        }
-        arrays: dict[str, np.ndarray] = {"mean": self.mean, "scale": self.scale}
-        for i, (weights, bias) in enumerate(self.layers):
-            arrays[f"w{i}"], arrays[f"b{i}"] = weights.astype(np.float32), bias.astype(np.float32)
+        arrays: dict[str, np.ndarray] = {}
+        header = {"format": FORMAT, "phrase": self.phrase, "hits": self.hits, **self._network("", arrays)}
+        header["info"] = self.info
+        if self.verifier is not None:
+            header["verifier"] = self.verifier._network("v_", arrays)
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as out:
             np.savez_compressed(out, **arrays)
         tmp.replace(path)
         return path
+
+    def _network(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Put this network's arrays in `arrays` under `prefix`; its header fields."""
+        arrays[prefix + "mean"], arrays[prefix + "scale"] = self.mean, self.scale
+        for i, (weights, bias) in enumerate(self.layers):
+            arrays[f"{prefix}w{i}"] = weights.astype(np.float32)
+            arrays[f"{prefix}b{i}"] = bias.astype(np.float32)
+        return {"windows": self.windows, "threshold": self.threshold, "layers": len(self.layers)}
+
+    @classmethod
+    def _from(
+        cls, phrase: str, fields: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str
+    ) -> WakeModel:
+        return cls(
+            phrase=phrase,
+            windows=int(fields["windows"]),
+            layers=[(arrays[f"{prefix}w{i}"], arrays[f"{prefix}b{i}"]) for i in range(int(fields["layers"]))],
+            mean=arrays[prefix + "mean"],
+            scale=arrays[prefix + "scale"],
+            threshold=float(fields["threshold"]),
+        )
 
     @classmethod
     def load(cls, path: Path | str) -> WakeModel:
@@ -105,16 +129,10 @@ class WakeModel:
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise ModelError(f"wake model {path} is not in the {FORMAT} format: {FIX}")
         try:
-            model = cls(
-                phrase=str(header["phrase"]),
-                windows=int(header["windows"]),
-                layers=[(arrays[f"w{i}"], arrays[f"b{i}"]) for i in range(int(header["layers"]))],
-                mean=arrays["mean"],
-                scale=arrays["scale"],
-                threshold=float(header["threshold"]),
-                hits=int(header.get("hits", 1)),
-                info=dict(header.get("info", {})),
-            )
+            model = cls._from(str(header["phrase"]), header, arrays, "")
+            model.hits, model.info = int(header.get("hits", 1)), dict(header.get("info", {}))
+            if header.get("verifier") is not None:
+                model.verifier = cls._from(model.phrase, header["verifier"], arrays, "v_")
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"wake model {path} is incomplete (missing {exc}): {FIX}") from exc
         model.check(path)
@@ -140,3 +158,10 @@ class WakeModel:
             problems.append("its threshold, hits or phrase is out of range")
         if problems:
             raise ModelError(f"wake model {path} is damaged: {'; '.join(problems)}: {FIX}")
+        if self.verifier is not None:
+            try:
+                self.verifier.check(path)
+            except ModelError as exc:
+                raise ModelError(
+                    exc.message.replace(" is damaged: ", " is damaged (its verifier): ", 1)
+                ) from None

@@ -27,6 +27,7 @@ from speaker.wake.training.voices import Speaker, in_room, perturb, random_voice
 POSITIVE_AFTER = (0.0, 0.32)  # a window is positive when it ends this long after the phrase ends
 NEGATIVE_BEFORE = 0.32  # and a negative when it ends more than this before the phrase ends
 HARD = 3.0  # weight of a hard negative (near-miss talk, the phrase not yet finished)
+CALLS_SHARE = 0.5  # of the sentences in "calls" talk: sound-alike calls (texts.py), for the verifier
 LEAD = 2.2  # seconds of audio before the phrase: a full decision window of history
 
 
@@ -64,16 +65,19 @@ class Examples:
         for kind, seconds in other.seconds.items():
             self.seconds[kind] = self.seconds.get(kind, 0.0) + seconds
 
-    def matrix(self, windows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def matrix(self, windows: int, skip: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n, windows * 96) flattened sequences, their 0/1 labels, and their weights: near misses
-        and the phrase cut short count `HARD` times as much as other negatives."""
+        and the phrase cut short count `HARD` times as much as other negatives. Clips of the kinds
+        in `skip` are left out."""
         rows, ys, ws = [np.zeros((0, windows * 96), np.float32)], [np.zeros(0)], [np.zeros(0)]
         for emb, lab, kind in zip(self.embeddings, self.labels, self.kinds, strict=True):
+            if kind in skip or len(emb) < windows:
+                continue
             decided = lab[windows - 1 :]  # the label of the decision each sequence makes
             used = decided >= 0
             rows.append(sequences(emb, windows)[used])
             ys.append(decided[used])
-            hard = kind in ("near", "positive")
+            hard = kind in ("near", "calls", "positive")
             ws.append(np.where((decided[used] == 0) & hard, HARD, 1.0))
         return (
             np.concatenate(rows),
@@ -97,6 +101,8 @@ class ClipMaker:
         self.speaker = Speaker()
         self.ordinary = texts.ordinary(recipe.evaluation)
         self.near = texts.near_misses(recipe.phrase, recipe.evaluation, list(recipe.similar))
+        # the verifier trains on many more sound-alike calls; evaluation's sentences stay as they are
+        self.calls = [] if recipe.evaluation else texts.sound_alike_calls(recipe.phrase)
         self.variants = texts.phrase_variants(recipe.phrase)
 
     def _voice(self, rng: random.Random):
@@ -125,17 +131,20 @@ class ClipMaker:
         end *= len(shifted) / len(audio)
         return Clip(in_room(shifted, rng), end, "positive", voice.describe())
 
-    def negative(self, rng: random.Random, near: bool, seconds: float = 12.0) -> Clip:
+    def negative(self, rng: random.Random, near: bool, seconds: float = 12.0, calls: bool = False) -> Clip:
+        """Talk: ordinary, near misses, or (`calls`) near misses half of which are sound-alike calls."""
         voice = self._voice(rng)
         pool = self.near if near and self.near else self.ordinary
         parts = [_silence(rng.uniform(0.2, 1.0))]
         total = 0.0
         while total < seconds:
-            speech = self.speaker.say(rng.choice(pool), voice).astype(np.float32)
+            call = calls and self.calls and rng.random() < CALLS_SHARE
+            speech = self.speaker.say(rng.choice(self.calls if call else pool), voice).astype(np.float32)
             parts += [speech, _silence(rng.uniform(0.1, 0.8))]
             total += (len(speech) / RATE) + 0.4
         audio = perturb(np.concatenate(parts), rng)
-        return Clip(in_room(audio, rng), None, "near" if near else "ordinary", voice.describe())
+        kind = "calls" if calls else "near" if near else "ordinary"
+        return Clip(in_room(audio, rng), None, kind, voice.describe())
 
 
 def labels_for(clip: Clip, windows: int) -> np.ndarray:
@@ -164,19 +173,25 @@ def _make(job: tuple[str, int]) -> Examples:
     kind, seed = job
     assert _MAKER is not None and _EMBEDDER is not None
     rng = random.Random(seed)
-    clip = _MAKER.positive(rng) if kind == "positive" else _MAKER.negative(rng, near=kind == "near")
+    if kind == "positive":
+        clip = _MAKER.positive(rng)
+    else:
+        clip = _MAKER.negative(rng, near=kind in ("near", "calls"), calls=kind == "calls")
     emb = _EMBEDDER.embeddings(clip.audio)
     out = Examples([emb], [labels_for(clip, len(emb))], [kind])
     out.seconds[kind] = len(clip.audio) / RATE
     return out
 
 
-def jobs_for(positives: int, ordinary_clips: int, near_clips: int, seed: int) -> list[tuple[str, int]]:
+def jobs_for(
+    positives: int, ordinary_clips: int, near_clips: int, seed: int, calls_clips: int = 0
+) -> list[tuple[str, int]]:
     jobs = [("positive", seed * 1_000_003 + i) for i in range(positives)]
     jobs += [("ordinary", seed * 1_000_003 + 400_000 + i) for i in range(ordinary_clips)]
     jobs += [("near", seed * 1_000_003 + 800_000 + i) for i in range(near_clips)]
     random.Random(seed).shuffle(jobs)  # mixed, so progress is even
-    return jobs
+    # the verifier's extra talk comes last, so that the first stage's data does not change with it
+    return jobs + [("calls", seed * 1_000_003 + 1_200_000 + i) for i in range(calls_clips)]
 
 
 def make_examples(

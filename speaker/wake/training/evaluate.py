@@ -55,10 +55,10 @@ _MAKER: ClipMaker | None = None
 _DETECTOR: ClassifierWakeWord | None = None
 
 
-def _init(recipe: Recipe, model_path: str, threshold: float | None) -> None:
+def _init(recipe: Recipe, model_path: str, thresholds: tuple[float | None, float | None]) -> None:
     global _MAKER, _DETECTOR
     _MAKER = ClipMaker(recipe)
-    _DETECTOR = ClassifierWakeWord(model_path, threshold=threshold)
+    _DETECTOR = ClassifierWakeWord(model_path, threshold=thresholds[0], verify_threshold=thresholds[1])
     _DETECTOR.load()
 
 
@@ -84,10 +84,11 @@ def evaluate(
     near_hours: float = 1.0,
     seed: int = 11,
     threshold: float | None = None,
+    verify_threshold: float | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    detector = ClassifierWakeWord(model_path, threshold=threshold)
+    detector = ClassifierWakeWord(model_path, threshold=threshold, verify_threshold=verify_threshold)
     detector.load()  # a broken model fails here, before any work
     phrase = detector.phrase
     recipe = Recipe(phrase, evaluation=True, similar=tuple(similar_words(phrase)))
@@ -98,7 +99,7 @@ def evaluate(
     report = Report(phrase)
     workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
     with ProcessPoolExecutor(
-        workers, initializer=_init, initargs=(recipe, str(model_path), threshold)
+        workers, initializer=_init, initargs=(recipe, str(model_path), (threshold, verify_threshold))
     ) as pool:
         for i, (kind, seconds, count, voice) in enumerate(pool.map(_run, jobs, chunksize=4)):
             if kind == "positive":

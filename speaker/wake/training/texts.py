@@ -249,6 +249,49 @@ look at the {w}
     return half(sorted(set(out)), evaluation)
 
 
+# Words that sound like those of "hey computer", beyond the dictionary's nearest (sound_alike_calls).
+HEY_COMPUTER_SOUNDS = (
+    "he, they, a, okay, say, the, my",
+    "compute, computed, computes, computing, commuter, commuters, commute, commutes, cooper, pewter, "
+    "computation, competing, completed, composer, consumer, cucumber, company, compare, compass, "
+    "compost, can pewter, come pewter, come here, come on, cam",
+)
+_CALL_FRAMES = _split("""\
+{p}
+{p} again
+oh {p}
+{p} is what he said
+I think {p} right
+{p} tomorrow morning
+so {p} and then we left
+{p}, what time is it
+{p}, turn on the light
+{p} over there
+""")
+
+
+def sound_alike_calls(phrase: str) -> list[str]:
+    """More near misses, for training only: the phrase with a word swapped for one that sounds like
+    it (or both words of a two-word phrase), alone and in short sentences. The training half only,
+    so that the sentences `speaker wake eval` hears stay the same whatever is added here."""
+    words = phrase.lower().split()
+    dictionary = _dictionary()
+    same = {w: {o for o, phones in dictionary.items() if phones == dictionary.get(w)} for w in words}
+    swaps = [[w for w in similar_words(word) if w not in same[word]] for word in words]  # no homophones
+    starts = list(swaps[0]) if words else []
+    if phrase.lower() == "hey computer":
+        for k, sounds in enumerate(HEY_COMPUTER_SOUNDS):
+            swaps[k] = sorted(set(swaps[k]) | set(sounds.split(", ")))
+        starts = [w for w in swaps[0] if w != "he"]  # "he computer" is too close to be a fair negative
+    calls = {" ".join([alt, *words[1:]]) for alt in starts}
+    for k in range(1, len(words)):
+        calls |= {" ".join(words[:k] + [alt] + words[k + 1 :]) for alt in swaps[k]}
+    if len(words) == 2:
+        calls |= {f"{a} {b}" for a in swaps[0] for b in swaps[1]}
+    out = {frame.format(p=call) for frame in _CALL_FRAMES for call in sorted(calls)}
+    return half(sorted(out), evaluation=False)
+
+
 def _edit_distance(a: list[str], b: list[str], limit: int) -> int:
     if abs(len(a) - len(b)) > limit:
         return limit + 1
