@@ -34,7 +34,9 @@ def _classifier_wake(s: Settings, store: ModelStore) -> Any:
         path = store.model.main
     else:
         path = s.wake.classifier or bundled_model()
-    return ClassifierWakeWord(path, threshold=s.wake.score_threshold, phrase=s.wake.phrase)
+    return ClassifierWakeWord(
+        path, threshold=s.wake.score_threshold, phrase=s.wake.phrase, verify_threshold=s.wake.verify_threshold
+    )
 
 
 def _vosk_wake(s: Settings, store: ModelStore) -> Any:

@@ -47,6 +47,7 @@ class WakeSettings:
     threshold: float = 1e-20  # pocketsphinx keyphrase threshold: larger is stricter
     classifier: Path | None = None  # a trained wake model (.npz); None: the bundled "hey computer"
     score_threshold: float | None = None  # classifier: overrides the model's own (0..1, larger is stricter)
+    verify_threshold: float | None = None  # classifier: the same for its verifier, the second network
     # While a reply plays: barge_in (the wake word interrupts it; the reply's own voice is ignored),
     # mute (the microphone is not listened to), listen (no wait after a reply on WAV input)
     during_playback: Literal["barge_in", "mute", "listen"] = "barge_in"
@@ -58,6 +59,8 @@ class WakeSettings:
             raise ValueError("wake.phrase must not be empty")
         if self.score_threshold is not None and not 0.0 < self.score_threshold < 1.0:
             raise ValueError("wake.score_threshold must be between 0 and 1 (or null: the model's own)")
+        if self.verify_threshold is not None and not 0.0 < self.verify_threshold < 1.0:
+            raise ValueError("wake.verify_threshold must be between 0 and 1 (or null: the model's own)")
         if not 0 < self.own_voice_window_s <= 5:
             raise ValueError("wake.own_voice_window_s must be more than 0 and at most 5 seconds")
 

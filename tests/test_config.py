@@ -45,6 +45,7 @@ def test_environment_variable_names_the_file(tmp_path: Path, monkeypatch: pytest
         ("vad:\n  aggressiveness: 7\n", "vad.aggressiveness: must be one of 0, 1, 2, 3"),
         ("audio:\n  frame_ms: 25\n", "audio.frame_ms: must be one of 10, 20, 30"),
         ("wake: 3\n", "wake: expected a mapping"),
+        ("wake:\n  verify_threshold: 1.5\n", "wake.verify_threshold must be between 0 and 1"),
         ("colour: blue\n", "colour: unknown setting"),
         ("llm:\n  threads: 0\n", "llm.threads"),
         ("llm: [unclosed\n", "not valid YAML"),

@@ -245,6 +245,15 @@ def test_the_verifier_must_agree_before_it_wakes(speech: SpeechCache, tmp_path: 
     assert len(detect(alone, said)) == 1
 
 
+def test_the_config_can_make_the_verifier_stricter() -> None:
+    settings = load_settings()
+    settings = replace(settings, wake=replace(settings.wake, verify_threshold=0.97))
+    detector = build_engine(settings, ModelStore.from_settings(settings), "wake")
+    detector.load()
+    assert detector.verify_threshold == 0.97
+    assert detector.model.verifier is not None and detector.model.verifier.threshold == 0.9  # the model's
+
+
 def test_a_model_for_another_phrase_is_refused(tmp_path: Path) -> None:
     message = _load_error(tmp_path, bundled_model(), phrase="hey jarvis")
     assert "hey jarvis" in message and "hey computer" in message and "speaker wake train" in message
