@@ -29,8 +29,9 @@ NEAR_MISSES = [
     "Hay fever is terrible this year.",
     "I bought a cheaper computer last year.",
 ]
-# Sound-alikes of the whole phrase: the verifier turns down the first; the second still wakes it
-# (see README, "Wake word"), so it is marked until a better model makes its mark fail.
+# Sound-alikes of the whole phrase: the verifier turns down the first said at this speed (not yet
+# said 10% faster or slower); the second still wakes it (see README, "Wake word"), so it is marked
+# until a better model makes its mark fail.
 SOUND_ALIKES = [
     "Hey, come here for a second.",
     pytest.param(
