@@ -136,6 +136,21 @@ def test_silence_costs_no_embeddings(shipped: ClassifierWakeWord) -> None:
     assert shipped.scored_steps == before  # the voice gate kept the classifier (and embeddings) off
 
 
+def test_a_threshold_out_of_range_is_refused_before_any_speech_is_made(tmp_path: Path) -> None:
+    from speaker.wake.training.train import train
+
+    stages: list[str] = []
+    with pytest.raises(ValueError, match="between 0 and 1, got 1.5"):
+        train(
+            "hello speaker",
+            tmp_path / "m.npz",
+            size="tiny",
+            verify_threshold=1.5,
+            progress=lambda stage, done, total: stages.append(stage),
+        )
+    assert stages == [] and not (tmp_path / "m.npz").exists()
+
+
 def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "hello_speaker.npz"
     code = main(["wake", "train", "Hello Speaker", "--size", "tiny", "--out", str(out), "--workers", "2"])

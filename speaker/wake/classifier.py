@@ -72,6 +72,7 @@ class ClassifierWakeWord:
         self.model: WakeModel | None = None
         self.phrase = ""
         self.threshold = threshold or 0.5
+        self.verify_threshold = verify_threshold or 0.0  # 0: no verifier, or not loaded yet
         self.last_score = 0.0
         self.last_verify_score = 0.0  # the verifier's, when the first stage last fired
         self.scored_steps = 0  # steps the classifier ran on (the voice gate keeps it at 0 in silence)

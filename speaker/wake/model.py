@@ -138,7 +138,7 @@ class WakeModel:
         model.check(path)
         return model
 
-    def check(self, path: Path | str) -> None:
+    def check(self, path: Path | str, part: str = "") -> None:
         """Shapes that fit together and numbers that are numbers, or a ModelError naming the file."""
         problems = []
         width = self.inputs
@@ -157,11 +157,6 @@ class WakeModel:
         if not 0.0 < self.threshold < 1.0 or self.hits < 1 or not self.phrase.strip():
             problems.append("its threshold, hits or phrase is out of range")
         if problems:
-            raise ModelError(f"wake model {path} is damaged: {'; '.join(problems)}: {FIX}")
+            raise ModelError(f"wake model {path} is damaged{part}: {'; '.join(problems)}: {FIX}")
         if self.verifier is not None:
-            try:
-                self.verifier.check(path)
-            except ModelError as exc:
-                raise ModelError(
-                    exc.message.replace(" is damaged: ", " is damaged (its verifier): ", 1)
-                ) from None
+            self.verifier.check(path, " (its verifier)")

@@ -71,7 +71,7 @@ class Examples:
         in `skip` are left out."""
         rows, ys, ws = [np.zeros((0, windows * 96), np.float32)], [np.zeros(0)], [np.zeros(0)]
         for emb, lab, kind in zip(self.embeddings, self.labels, self.kinds, strict=True):
-            if kind in skip or len(emb) < windows:
+            if kind in skip:
                 continue
             decided = lab[windows - 1 :]  # the label of the decision each sequence makes
             used = decided >= 0

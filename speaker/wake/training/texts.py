@@ -276,8 +276,9 @@ def sound_alike_calls(phrase: str) -> list[str]:
     so that the sentences `speaker wake eval` hears stay the same whatever is added here."""
     words = phrase.lower().split()
     dictionary = _dictionary()
-    same = {w: {o for o, phones in dictionary.items() if phones == dictionary.get(w)} for w in words}
-    swaps = [[w for w in similar_words(word) if w not in same[word]] for word in words]  # no homophones
+    swaps = [  # no homophones
+        [w for w in similar_words(word) if dictionary.get(w) != dictionary.get(word)] for word in words
+    ]
     starts = list(swaps[0]) if words else []
     if phrase.lower() == "hey computer":
         for k, sounds in enumerate(HEY_COMPUTER_SOUNDS):
@@ -306,6 +307,7 @@ def _edit_distance(a: list[str], b: list[str], limit: int) -> int:
     return previous[-1]
 
 
+@functools.lru_cache(maxsize=1)
 def _dictionary() -> dict[str, list[str]]:
     """Words and their phones from pocketsphinx's English dictionary; empty when it is not there."""
     try:

@@ -55,6 +55,9 @@ def train(
     phrase = " ".join(phrase.lower().split())
     if not phrase:
         raise ValueError("the wake phrase is empty")
+    for given in (threshold, verify_threshold):  # before the data, which takes most of the time
+        if given is not None and not 0.0 < given < 1.0:
+            raise ValueError(f"a threshold must be between 0 and 1, got {given}")
     preset = SIZES[size]
     started = time.monotonic()
     recipe = Recipe(phrase, evaluation=False, piper_voices=piper_voices, similar=tuple(similar_words(phrase)))
@@ -71,8 +74,6 @@ def train(
     verifier.threshold, verifier_figures = choose_threshold(verifier, validation, max_false_per_hour)
     for stage, given in ((model, threshold), (verifier, verify_threshold)):
         if given is not None:
-            if not 0.0 < given < 1.0:
-                raise ValueError(f"a threshold must be between 0 and 1, got {given}")
             stage.threshold = given
     model.verifier = verifier
     model.info = {
