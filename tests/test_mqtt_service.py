@@ -87,6 +87,26 @@ def test_handlers_run_on_the_service_thread_and_bad_messages_are_dropped(
             svc.stop()
 
 
+def test_quiet_means_every_message_was_handled_not_only_received(tmp_path: Path) -> None:
+    handled: list[float] = []
+
+    def slow(payload: bytes, topic: str) -> None:
+        time.sleep(0.4)  # a burst still being worked through after its last message arrived
+        handled.append(time.monotonic())
+
+    with Broker(tmp_path) as broker:
+        svc = service(broker.port)
+        svc.subscribe("t/+", slow)
+        svc.start()
+        try:
+            assert svc.wait_connected(10)
+            publish(broker.port, [("t/a", "1"), ("t/a", "2"), ("t/a", "3")])
+            assert wait_until(lambda: svc.quiet_for() > 0.5)
+            assert len(handled) == 3 and time.monotonic() - handled[-1] > 0.5
+        finally:
+            svc.stop()
+
+
 def test_reconnects_restores_subscriptions_and_announces_again(tmp_path: Path) -> None:
     with Broker(tmp_path) as broker:
         svc = service(broker.port)

@@ -147,7 +147,8 @@ class MqttService:
         return self._connected.wait(timeout)
 
     def quiet_for(self) -> float:
-        """Seconds since the last message arrived (or the connection was made)."""
+        """Seconds since the last message arrived or was handled (or the connection was made): a
+        burst of messages is over only when the worker has handled them, not when they arrived."""
         return time.monotonic() - self._last_activity
 
     # --- life cycle -------------------------------------------------------------------------
@@ -289,6 +290,12 @@ class MqttService:
                 log.exception("MQTT: a handler failed")
 
     def _dispatch(self, payload: bytes, topic: str) -> None:
+        try:
+            self._handle(payload, topic)
+        finally:
+            self._last_activity = time.monotonic()
+
+    def _handle(self, payload: bytes, topic: str) -> None:
         from paho.mqtt.client import topic_matches_sub
 
         with self._lock:
