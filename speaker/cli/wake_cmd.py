@@ -17,7 +17,8 @@ calls as counter-examples). No step needs the internet.
 examples:
   speaker wake train "hey jarvis" --out ~/jarvis.npz     ~17 min on 2 cores (--size small: ~4 min)
   speaker wake eval                                      the configured model, on held-out voices
-  speaker wake eval --model ~/jarvis.npz --hours 0.5     a quicker, rougher figure
+  speaker wake eval --model ~/jarvis.npz --hours 0.5     a quicker, rougher figure; like the
+                                                         full one, it lists the sentences that woke it
   speaker wake test recording.wav                        when and how surely it hears the phrase
 
 To use a trained model, set in your config:
@@ -58,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the same for the verifier, the second network that must agree (0..1)",
     )
     t.set_defaults(func=run_train)
-    e = sub.add_parser("eval", help="false rejects and false accepts per hour on held-out voices and text")
+    e = sub.add_parser(
+        "eval", help="false rejects and false accepts per hour on held-out voices and text, and what woke it"
+    )
     e.add_argument("--model", type=Path, help="the model file (default: the configured one)")
     e.add_argument("--positives", type=int, default=200, help="wake phrases to say (default 200)")
     e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")

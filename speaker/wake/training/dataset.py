@@ -47,6 +47,17 @@ class Clip:
     phrase_end: float | None  # seconds; None for negative clips
     kind: str  # "positive", "ordinary" or "near"
     voice: str
+    said: tuple[tuple[float, float, str], ...] = ()  # negative clips: (start, end, sentence) in seconds
+
+    def sentence_at(self, seconds: float, before: float = 0.3, after: float = 0.8) -> str | None:
+        """The sentence being said at `seconds` (or just before: a decision comes a little after
+        the words it heard); the nearest one when two are that close."""
+        near = [
+            (min(abs(seconds - start), abs(seconds - end)) if not start <= seconds <= end else 0.0, text)
+            for start, end, text in self.said
+            if start - before <= seconds <= end + after
+        ]
+        return min(near)[1] if near else None
 
 
 @dataclass
@@ -136,15 +147,22 @@ class ClipMaker:
         voice = self._voice(rng)
         pool = self.near if near and self.near else self.ordinary
         parts = [_silence(rng.uniform(0.2, 1.0))]
+        spans, at = [], len(parts[0])
         total = 0.0
         while total < seconds:
             call = calls and self.calls and rng.random() < CALLS_SHARE
-            speech = self.speaker.say(rng.choice(self.calls if call else pool), voice).astype(np.float32)
+            text = rng.choice(self.calls if call else pool)
+            speech = self.speaker.say(text, voice).astype(np.float32)
+            spans.append((at, at + len(speech), text))
             parts += [speech, _silence(rng.uniform(0.1, 0.8))]
+            at += len(speech) + len(parts[-1])
             total += (len(speech) / RATE) + 0.4
-        audio = perturb(np.concatenate(parts), rng)
+        plain = np.concatenate(parts)
+        audio = perturb(plain, rng)
+        scale = len(audio) / len(plain) / RATE  # samples of the plain talk -> seconds of the clip
+        said = tuple((start * scale, end * scale, text) for start, end, text in spans)
         kind = "calls" if calls else "near" if near else "ordinary"
-        return Clip(in_room(audio, rng), None, kind, voice.describe())
+        return Clip(in_room(audio, rng), None, kind, voice.describe(), said)
 
 
 def labels_for(clip: Clip, windows: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class Report:
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
     examples: list[str] = field(default_factory=list)  # voices that missed or woke it, for a look
+    woke: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, sentence): false wakes
 
     @property
     def false_reject_rate(self) -> float:
@@ -41,14 +43,29 @@ class Report:
         return self.false[kind] / self.hours[kind] if self.hours[kind] else float("nan")
 
     def lines(self) -> list[str]:
-        return [
-            f"wake phrase: {self.phrase!r} (held-out voices and sentences)",
-            f"false rejects: {self.missed} of {self.positives} = {100 * self.false_reject_rate:.1f}%",
-            f"false accepts, ordinary speech: {self.false['ordinary']} in {self.hours['ordinary']:.2f} h"
-            f" = {self.per_hour('ordinary'):.2f} per hour",
-            f"false accepts, near-miss speech: {self.false['near']} in {self.hours['near']:.2f} h"
-            f" = {self.per_hour('near'):.2f} per hour",
-        ]
+        lines = [f"wake phrase: {self.phrase!r} (held-out voices and sentences)"]
+        if self.positives:
+            lines.append(
+                f"false rejects: {self.missed} of {self.positives} = {100 * self.false_reject_rate:.1f}%"
+            )
+        for kind, name in (("ordinary", "ordinary speech"), ("near", "near-miss speech")):
+            if self.hours[kind]:
+                lines.append(
+                    f"false accepts, {name}: {self.false[kind]} in {self.hours[kind]:.2f} h"
+                    f" = {self.per_hour(kind):.2f} per hour"
+                )
+        return lines + self.woke_lines()
+
+    def woke_lines(self, most: int = 10) -> list[str]:
+        """The held-out sentences that woke it, the most frequent first."""
+        if not self.woke:
+            return []
+        shown = self.woke.most_common(most)
+        lines = [f"what woke it ({len(self.woke)} sentences; times, kind, sentence):"]
+        lines += [f"  {n:3d}  {kind:8s}  {sentence}" for (kind, sentence), n in shown]
+        if len(self.woke) > most:
+            lines.append(f"  ... and {len(self.woke) - most} more sentences")
+        return lines
 
 
 _MAKER: ClipMaker | None = None
@@ -62,8 +79,9 @@ def _init(recipe: Recipe, model_path: str, thresholds: tuple[float | None, float
     _DETECTOR.load()
 
 
-def _run(job: tuple[str, int]) -> tuple[str, float, int, str]:
-    """(kind, seconds, count, voice): detections in time for a positive, false ones otherwise."""
+def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
+    """(kind, seconds, count, voice, sentences): detections in time for a positive; false ones
+    otherwise, with the sentence each came in."""
     kind, seed = job
     assert _MAKER is not None and _DETECTOR is not None
     rng = random.Random(seed)
@@ -71,9 +89,10 @@ def _run(job: tuple[str, int]) -> tuple[str, float, int, str]:
     ends = [d.end for d in detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))]
     seconds = len(clip.audio) / RATE
     if clip.phrase_end is None:
-        return kind, seconds, len(ends), clip.voice
+        heard = [clip.sentence_at(e) or "(between sentences)" for e in ends]
+        return kind, seconds, len(ends), clip.voice, heard
     lo, hi = clip.phrase_end + CAUGHT_WITHIN[0], clip.phrase_end + CAUGHT_WITHIN[1]
-    return kind, seconds, int(any(lo <= e <= hi for e in ends)), clip.voice
+    return kind, seconds, int(any(lo <= e <= hi for e in ends)), clip.voice, []
 
 
 def evaluate(
@@ -101,7 +120,7 @@ def evaluate(
     with ProcessPoolExecutor(
         workers, initializer=_init, initargs=(recipe, str(model_path), (threshold, verify_threshold))
     ) as pool:
-        for i, (kind, seconds, count, voice) in enumerate(pool.map(_run, jobs, chunksize=4)):
+        for i, (kind, seconds, count, voice, woke) in enumerate(pool.map(_run, jobs, chunksize=4)):
             if kind == "positive":
                 report.positives += 1
                 report.missed += 1 - count
@@ -110,6 +129,7 @@ def evaluate(
             else:
                 report.hours[kind] += seconds / 3600
                 report.false[kind] += count
+                report.woke.update((kind, sentence) for sentence in woke)
                 if count:
                     report.examples.append(f"false wake ({kind}): {voice}")
             if progress:

@@ -1,0 +1,64 @@
+"""`speaker wake eval` names what woke the model: each false wake is traced to the sentence it came in."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from speaker.wake.training.dataset import Clip, ClipMaker, Recipe
+from speaker.wake.training.evaluate import Report
+
+RATE = 16000
+
+
+def _clip(said: tuple[tuple[float, float, str], ...]) -> Clip:
+    return Clip(np.zeros(RATE * 10, np.int16), None, "near", "test voice", said)
+
+
+def test_a_decision_is_traced_to_the_sentence_it_heard() -> None:
+    clip = _clip(((0.5, 2.0, "the new computer"), (2.6, 4.0, "hey computes and then nothing")))
+    assert clip.sentence_at(1.0) == "the new computer"  # while it is said
+    assert clip.sentence_at(4.5) == "hey computes and then nothing"  # a decision comes just after
+    assert clip.sentence_at(2.2) == "the new computer"  # between two: the nearer
+    assert clip.sentence_at(2.45) == "hey computes and then nothing"
+    assert clip.sentence_at(6.0) is None  # long after anything was said
+    assert _clip(()).sentence_at(1.0) is None
+
+
+@pytest.mark.parametrize("seed", [3, 8, 21])
+def test_the_sentences_of_a_made_clip_are_where_its_speech_is(seed: int) -> None:
+    clip = ClipMaker(Recipe("hey computer", evaluation=True)).negative(random.Random(seed), near=True)
+    assert len(clip.said) >= 3
+    frames = clip.audio[: len(clip.audio) // 320 * 320].astype(np.float64).reshape(-1, 320)
+    power = (frames**2).mean(axis=1)  # per 20 ms
+    loud = power > 10 * np.percentile(power, 20)  # well above the room's noise: someone talks
+    said = np.zeros(len(power), bool)
+    for start, end, _ in clip.said:
+        said[int((start - 0.05) * 50) : int((end + 0.25) * 50) + 1] = True  # with the room's echo
+    assert clip.said[-1][1] <= len(clip.audio) / RATE
+    assert loud.sum() > 100
+    assert (loud & said).sum() >= 0.97 * loud.sum()  # what is loud is within the sentences' times
+    assert (loud & said).sum() >= 0.5 * said.sum()  # and they are mostly loud
+
+
+def test_the_report_lists_the_sentences_that_woke_it_most_often_first() -> None:
+    report = Report("hey computer", positives=10, missed=1)
+    report.hours = {"ordinary": 1.0, "near": 0.5}
+    report.false = {"ordinary": 1, "near": 4}
+    report.woke = Counter(
+        {("near", "Hey, can pewter tarnish"): 3, ("near", "he computed"): 1, ("ordinary", "To compute it"): 1}
+    )
+    lines = report.lines()
+    assert lines[4] == "what woke it (3 sentences; times, kind, sentence):"
+    assert lines[5].split() == ["3", "near", "Hey,", "can", "pewter", "tarnish"]
+    assert {tuple(line.split()[:2]) for line in lines[6:]} == {("1", "near"), ("1", "ordinary")}
+    quiet = Report("hey computer", positives=10)
+    quiet.hours = {"ordinary": 1.0, "near": 0.5}
+    assert len(quiet.lines()) == 4  # nothing woke it: nothing to list
+    # what was not measured is not shown as a figure (no "nan%")
+    near_only = Report("hey computer")
+    near_only.hours["near"], near_only.false["near"] = 0.5, 2
+    assert near_only.lines()[1:] == ["false accepts, near-miss speech: 2 in 0.50 h = 4.00 per hour"]
