@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SETTLE_S = 0.3  # retained messages have stopped arriving when none came for this long
 GRAMMAR_DELAY_S = 1.0  # imports come in bursts: rebuild the recognizer's grammar once they stop
+GRAMMAR_JOIN_S = 30.0  # at most this long to wait, on close, for a rebuild under way
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Services:
     announcer: Announcer | None = None
     _asr: Any = None  # the recognizer that follows the devices' names
     _grammar_timer: threading.Timer | None = None
+    _closed: bool = False
+    _grammar_lock: threading.Lock = field(default_factory=threading.Lock)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -178,8 +181,13 @@ class Services:
         return str(getattr(self._asr, "language", self.settings.asr.language))
 
     def close(self) -> None:
-        if self._grammar_timer is not None:
-            self._grammar_timer.cancel()
+        with self._grammar_lock:
+            self._closed = True  # no grammar rebuild is scheduled from now on
+            timer = self._grammar_timer
+        if timer is not None:
+            timer.cancel()
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(GRAMMAR_JOIN_S)  # a rebuild under way: let it finish, not outlive us
         self.timers.close()
         if self.announcer is not None:
             self.announcer.close()
@@ -202,11 +210,14 @@ class Services:
             log.warning("a timer rang but nothing can play it: %s", text)
 
     def _schedule_grammar(self, asr: Any, language: str) -> None:
-        if self._grammar_timer is not None:
-            self._grammar_timer.cancel()
-        self._grammar_timer = threading.Timer(GRAMMAR_DELAY_S, self._update_grammar, (asr, language))
-        self._grammar_timer.daemon = True
-        self._grammar_timer.start()
+        with self._grammar_lock:
+            if self._closed:
+                return
+            if self._grammar_timer is not None:
+                self._grammar_timer.cancel()
+            self._grammar_timer = threading.Timer(GRAMMAR_DELAY_S, self._update_grammar, (asr, language))
+            self._grammar_timer.daemon = True
+            self._grammar_timer.start()
 
     def _update_grammar(self, asr: Any, language: str) -> None:
         phrases = tuple(self.settings.asr.grammar) + tuple(self.grammar(language))

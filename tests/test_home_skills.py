@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,50 @@ def test_the_recognizer_follows_devices_imported_while_running(tmp_path: Path) -
         assert {"turn on the desk lamp zero", "turn off the desk lamp four"} <= set(asr.grammar)  # as spoken
     finally:
         services.close()
+
+
+def test_closing_waits_for_a_grammar_rebuild_under_way_and_schedules_no_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from speaker import services as services_module
+    from speaker.home.devices import Command, Device
+    from speaker.services import Services
+    from speaker.settings import load_settings
+
+    monkeypatch.setattr(services_module, "GRAMMAR_DELAY_S", 0.0)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"controls:\n  state_file: {tmp_path / 'c.json'}\n")
+
+    class SlowRecognizer:  # a rebuild takes a while (seconds for a real recognizer)
+        language = "en"
+        grammar: tuple[str, ...] = ()
+
+        def __init__(self) -> None:
+            self.started = threading.Event()
+            self.calls = 0
+            self.finished = 0
+
+        def update_grammar(self, phrases: tuple[str, ...]) -> None:
+            self.calls += 1
+            self.started.set()
+            time.sleep(0.5)
+            self.grammar = phrases
+            self.finished += 1
+
+    def lamp(i: int) -> Device:
+        on_off = {"on": Command(f"z/lamp{i}/set", "ON"), "off": Command(f"z/lamp{i}/set", "OFF")}
+        return Device(f"l{i}", f"lamp {i}", "light", commands=on_off, source="z2m")
+
+    services = Services.from_settings(load_settings(config), EventBus())
+    asr = SlowRecognizer()
+    services.attach(tts=None, sink=None, asr=asr)
+    services.registry.put_imported(lamp(1))
+    assert asr.started.wait(5)
+    services.close()
+    assert asr.finished == 1  # close waited for the rebuild: nothing of it runs on afterwards
+    services.registry.put_imported(lamp(2))  # a device arriving while the speaker shuts down
+    time.sleep(0.3)
+    assert asr.calls == 1
 
 
 def test_dialog_modes_for_home_assistant_come_from_modes_yaml_when_there_is_one(tmp_path: Path) -> None:
