@@ -62,3 +62,14 @@ def test_the_report_lists_the_sentences_that_woke_it_most_often_first() -> None:
     near_only = Report("hey computer")
     near_only.hours["near"], near_only.false["near"] = 0.5, 2
     assert near_only.lines()[1:] == ["false accepts, near-miss speech: 2 in 0.50 h = 4.00 per hour"]
+
+
+def test_the_report_names_the_voices_that_missed_most() -> None:
+    report = Report("hey computer", positives=20, missed=4)
+    report.missed_by = Counter({"espeak-ng en-gb-scotland+quincy": 3, "espeak-ng en-us+f4": 1})
+    assert report.lines()[1:] == [
+        "false rejects: 4 of 20 = 20.0%",
+        "missed most by: espeak-ng en-gb-scotland+quincy (3), espeak-ng en-us+f4 (1)",
+    ]
+    report.missed_by.update({f"espeak-ng en-us+m{i}": 1 for i in range(6)})
+    assert report.missed_lines()[0].endswith("and 3 more")

@@ -32,7 +32,7 @@ class Report:
     missed: int = 0
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
-    examples: list[str] = field(default_factory=list)  # voices that missed or woke it, for a look
+    missed_by: Counter[str] = field(default_factory=Counter)  # voice (engine and name): phrases missed
     woke: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, sentence): false wakes
 
     @property
@@ -54,7 +54,15 @@ class Report:
                     f"false accepts, {name}: {self.false[kind]} in {self.hours[kind]:.2f} h"
                     f" = {self.per_hour(kind):.2f} per hour"
                 )
-        return lines + self.woke_lines()
+        return lines + self.missed_lines() + self.woke_lines()
+
+    def missed_lines(self, most: int = 5) -> list[str]:
+        """The voices that missed most often (one voice missing much says more than many once)."""
+        if not self.missed_by:
+            return []
+        shown = ", ".join(f"{voice} ({n})" for voice, n in self.missed_by.most_common(most))
+        more = f" and {len(self.missed_by) - most} more" if len(self.missed_by) > most else ""
+        return [f"missed most by: {shown}{more}"]
 
     def woke_lines(self, most: int = 10) -> list[str]:
         """The held-out sentences that woke it, the most frequent first."""
@@ -125,13 +133,11 @@ def evaluate(
                 report.positives += 1
                 report.missed += 1 - count
                 if not count:
-                    report.examples.append(f"missed: {voice}")
+                    report.missed_by[" ".join(voice.split()[:2])] += 1  # without speed and pitch
             else:
                 report.hours[kind] += seconds / 3600
                 report.false[kind] += count
                 report.woke.update((kind, sentence) for sentence in woke)
-                if count:
-                    report.examples.append(f"false wake ({kind}): {voice}")
             if progress:
                 progress(i + 1, len(jobs))
     return report
