@@ -207,10 +207,21 @@ def test_bad_payloads_on_every_subscribed_topic_are_logged_and_ignored(
     broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     services, _ = start_services(tmp_path, broker.url, "garbage")
+    try:
+        _garbage_is_logged_and_ignored(services, broker, caplog)
+    finally:
+        services.close()
+
+
+def _garbage_is_logged_and_ignored(
+    services: Services, broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
     registry = services.registry
     publish(broker.port, [("home/kitchen/light/state", "ON"), ("home/bedroom/thermostat/current", "20.5")])
-    kitchen = registry.get("kitchen_light")
-    assert wait_until(lambda: registry.state(kitchen, "state") is not None)  # type: ignore[arg-type]
+    kitchen, thermostat = registry.get("kitchen_light"), registry.get("bedroom_thermostat")
+    assert kitchen is not None and thermostat is not None
+    assert wait_until(lambda: registry.state(kitchen, "state") is not None)
+    assert wait_until(lambda: registry.state(thermostat, "current_temperature") is not None)
     before = ({d.id for d in registry.devices()}, services.controls.volume, services.controls.muted)
     wrong_types = json.dumps({"name": 5, "command_topic": ["a"]}).encode()
     bad = [b"{not json", b'{"state": [1, 2], "brightness": {"x": 1}}', b"[]", b"123", b'"ON"',
@@ -218,12 +229,14 @@ def test_bad_payloads_on_every_subscribed_topic_are_logged_and_ignored(
            b"[" * 50000]  # fmt: skip
     topics = [t for pattern in services.mqtt.subscriptions() for t in _garbage_topic(pattern)]
     assert len(topics) >= 15, topics  # commands, HA status, discovery, Zigbee2MQTT, device states
+    # a good message last: once it is handled, so is everything before it (one worker, in order)
+    last = ("home/bedroom/thermostat/current", "21.5")
     with caplog.at_level("WARNING"):
-        publish(broker.port, [(t, p) for t in topics for p in bad])
-        assert wait_until(lambda: services.mqtt.quiet_for() > 0.5, 20)
+        publish(broker.port, [(t, p) for t in topics for p in bad] + [last])
+        assert wait_until(lambda: registry.state(thermostat, "current_temperature").value == 21.5, 30)  # type: ignore[union-attr]
     assert services.mqtt._worker.is_alive() and services.mqtt.connected
     assert ({d.id for d in registry.devices()}, services.controls.volume, services.controls.muted) == before
-    assert registry.state(kitchen, "state").value == "ON"  # type: ignore[union-attr,arg-type]
+    assert registry.state(kitchen, "state").value == "ON"  # type: ignore[union-attr]
     warnings = caplog.text
     assert "ignored a 1048576-byte message" in warnings
     assert "volume must be a number" in warnings and "mute must be ON or OFF" in warnings
@@ -232,7 +245,6 @@ def test_bad_payloads_on_every_subscribed_topic_are_logged_and_ignored(
     assert "Traceback" not in warnings
     publish(broker.port, [("speaker/garbage/volume/set", "55")])  # and it still does its job
     assert wait_until(lambda: services.controls.volume == 55)
-    services.close()
 
 
 def acl_broker_config(directory: Path) -> str:

@@ -107,6 +107,31 @@ def test_quiet_means_every_message_was_handled_not_only_received(tmp_path: Path)
             svc.stop()
 
 
+def test_a_message_still_being_handled_is_not_quiet_however_long_it_takes(tmp_path: Path) -> None:
+    started = threading.Event()
+
+    def slower_than_the_quiet_window(payload: bytes, topic: str) -> None:
+        started.set()
+        time.sleep(1.0)
+
+    with Broker(tmp_path) as broker:
+        svc = service(broker.port)
+        svc.subscribe("t/+", slower_than_the_quiet_window)
+        svc.start()
+        try:
+            assert svc.wait_connected(10)
+            publish(broker.port, [("t/a", "1")])
+            assert started.wait(5)
+            seen = []
+            while started.is_set() and len(seen) < 40:  # ~0.8 s of the handler's 1 s
+                seen.append(svc.quiet_for())
+                time.sleep(0.02)
+            assert max(seen) < 0.5, max(seen)
+            assert wait_until(lambda: svc.quiet_for() > 0.5)  # and quiet once it is done
+        finally:
+            svc.stop()
+
+
 def test_reconnects_restores_subscriptions_and_announces_again(tmp_path: Path) -> None:
     with Broker(tmp_path) as broker:
         svc = service(broker.port)

@@ -79,6 +79,7 @@ class MqttService:
         self._fails = 0
         self._dropped = 0
         self._last_activity = time.monotonic()  # last message or connection
+        self._busy = False  # the worker is handling a message
         self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE message id -> topics
 
     # --- the API other services use ---------------------------------------------------------
@@ -148,7 +149,10 @@ class MqttService:
 
     def quiet_for(self) -> float:
         """Seconds since the last message arrived or was handled (or the connection was made): a
-        burst of messages is over only when the worker has handled them, not when they arrived."""
+        burst of messages is over only when the worker has handled them, not when they arrived;
+        while it is still working (however long one message takes) it is not quiet at all."""
+        if self._busy or not self._work.empty():
+            return 0.0
         return time.monotonic() - self._last_activity
 
     # --- life cycle -------------------------------------------------------------------------
@@ -290,10 +294,12 @@ class MqttService:
                 log.exception("MQTT: a handler failed")
 
     def _dispatch(self, payload: bytes, topic: str) -> None:
+        self._busy = True
         try:
             self._handle(payload, topic)
         finally:
             self._last_activity = time.monotonic()
+            self._busy = False
 
     def _handle(self, payload: bytes, topic: str) -> None:
         from paho.mqtt.client import topic_matches_sub
