@@ -45,7 +45,7 @@ class Recipe:
 class Clip:
     audio: np.ndarray  # int16, 16 kHz
     phrase_end: float | None  # seconds; None for negative clips
-    kind: str  # "positive", "ordinary" or "near"
+    kind: str  # "positive", "ordinary", "near" or "calls" (near misses full of sound-alike calls)
     voice: str
     said: tuple[tuple[float, float, str], ...] = ()  # negative clips: (start, end, sentence) in seconds
 
