@@ -135,6 +135,15 @@ class MutedWakeWord:
     def reset(self) -> None:
         self.inner.reset()
 
+    @property
+    def double_talk(self) -> bool:
+        return bool(getattr(self.inner, "double_talk", False))
+
+    @double_talk.setter
+    def double_talk(self, on: bool) -> None:
+        if hasattr(self.inner, "double_talk"):  # engines without a second stage have nothing to relax
+            self.inner.double_talk = on
+
     def replace_inner(self, engine: WakeWordDetector) -> WakeWordDetector:
         """A new detector behind the same mute (an engine swapped between turns); returns the old one."""
         old, self.inner = self.inner, engine

@@ -305,3 +305,16 @@ def test_a_twin_shares_the_model_and_listens_to_its_own_stream(
     updated.load()
     _own_voice_follows(own_voice)("wake", updated)
     assert own_voice.reference is not updated and own_voice.reference.model is updated.model
+
+
+def test_over_a_reply_the_first_stage_decides_alone(speech: SpeechCache, shipped: ClassifierWakeWord) -> None:
+    # The verifier turns this sound-alike down (test above); over a reply, where its longer view
+    # holds the reply's echo, it is not asked, and the first stage alone takes it.
+    said = speech.piper("Hey, come here for a second.", lead=1.0, trail=0.5)
+    assert detect(shipped, said) == []
+    shipped.double_talk = True
+    try:
+        assert len(detect(shipped, said)) == 1
+    finally:
+        shipped.double_talk = False
+    assert detect(shipped, said) == []  # and it is asked again once the reply is over

@@ -203,8 +203,10 @@ class VoiceLoop:
                 return
             self._listen(frame, arrived)
 
-    def _detect(self, frame: AudioChunk) -> Detection | None:
+    def _detect(self, frame: AudioChunk, over_reply: bool = False) -> Detection | None:
         """The wake word detector on one frame; a detection of the speaker's own voice is dropped."""
+        if hasattr(self.wake, "double_talk"):
+            self.wake.double_talk = over_reply
         detection = self.wake.process(frame)
         if detection is None or self.own_voice is None or not self.own_voice.is_own(detection):
             return detection
@@ -220,7 +222,7 @@ class VoiceLoop:
         if self.muted():
             return
         self._remember(frame, arrived)
-        detection = self._detect(frame)
+        detection = self._detect(frame, over_reply=True)
         if detection is None:
             return
         self.responder.interrupt()

@@ -75,6 +75,11 @@ class ClassifierWakeWord:
         self.verify_threshold = verify_threshold or 0.0  # 0: no verifier, or not loaded yet
         self.last_score = 0.0
         self.last_verify_score = 0.0  # the verifier's, when the first stage last fired
+        # Set by the voice loop while its reply plays (barge-in): the verifier's longer view then
+        # holds the reply's echo residue before the phrase, which it never heard in training, and
+        # it turns down "hey computer, stop" about one time in five; the first stage decides alone
+        # (the speaker's own voice is told apart by the playback reference, pipeline/barge_in.py).
+        self.double_talk = False
         self.scored_steps = 0  # steps the classifier ran on (the voice gate keeps it at 0 in silence)
         self._embedder: Embedder | None = None
         self._stream: EmbeddingStream | None = None
@@ -192,7 +197,7 @@ class ClassifierWakeWord:
         self._streak = self._streak + 1 if self.last_score >= self.threshold else 0
         if self._streak < model.hits:
             return None
-        if model.verifier is not None:
+        if model.verifier is not None and not self.double_talk:
             verifier = model.verifier
             self.last_verify_score = verifier.score(embeddings[-verifier.windows :])
             if self.last_verify_score < self.verify_threshold:
