@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from speaker.wake.training import dataset
 from speaker.wake.training.dataset import Clip, ClipMaker, Recipe
 from speaker.wake.training.evaluate import Report
 
@@ -64,6 +65,15 @@ def test_the_report_lists_the_sentences_that_woke_it_most_often_first() -> None:
     assert near_only.lines()[1:] == ["false accepts, near-miss speech: 2 in 0.50 h = 4.00 per hour"]
 
 
+def test_the_report_gives_the_misses_over_background_talk_apart() -> None:
+    report = Report("hey computer", positives=20, missed=1, talk_positives=10, talk_missed=3)
+    assert report.lines()[1:3] == [
+        "false rejects: 1 of 20 = 5.0%",
+        "false rejects, other talk in the background: 3 of 10 = 30.0%",
+    ]
+    assert len(Report("hey computer", positives=20).lines()) == 2  # not asked for: not shown
+
+
 def test_the_report_names_the_voices_that_missed_most() -> None:
     report = Report("hey computer", positives=20, missed=4)
     report.missed_by = Counter({"espeak-ng en-gb-scotland+quincy": 3, "espeak-ng en-us+f4": 1})
@@ -73,3 +83,56 @@ def test_the_report_names_the_voices_that_missed_most() -> None:
     ]
     report.missed_by.update({f"espeak-ng en-us+m{i}": 1 for i in range(6)})
     assert report.missed_lines()[0].endswith("and 3 more")
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same clip: resampling may differ by a unit or two from one run to the next."""
+    return a.shape == b.shape and int(np.abs(a.astype(np.int32) - b).max()) <= 8
+
+
+def _backgrounds(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray | None]:
+    """What each clip made from now on was given as background talk (None: none)."""
+    given: list[np.ndarray | None] = []
+    real = dataset.in_room
+
+    def in_room(
+        samples: np.ndarray, rng: random.Random, *, background: np.ndarray | None = None
+    ) -> np.ndarray:
+        given.append(background)
+        return real(samples, rng, background=background)
+
+    monkeypatch.setattr(dataset, "in_room", in_room)
+    return given
+
+
+def test_evaluation_puts_talk_under_a_phrase_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    given = _backgrounds(monkeypatch)
+    maker = ClipMaker(Recipe("hey computer", evaluation=True))
+    plain = maker.positive(random.Random(4))
+    again = maker.positive(random.Random(4), talk=False)
+    maker.negative(random.Random(4), near=False, seconds=3.0)
+    assert given == [None, None, None]  # the other figures' clips stay as they were
+    assert _same(plain.audio, again.audio)
+    with_talk = maker.positive(random.Random(4), talk=True)
+    talk = given[-1]
+    assert talk is not None and len(talk) > 3 * RATE  # three sentences, under the whole clip
+    assert len(with_talk.audio) == len(plain.audio) and with_talk.phrase_end == plain.phrase_end
+    assert not _same(with_talk.audio, plain.audio)
+
+
+def test_training_puts_talk_under_the_share_of_its_clips_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    given = _backgrounds(monkeypatch)
+    maker = ClipMaker(Recipe("hey computer", evaluation=False))
+    plain = maker.positive(random.Random(2))
+    assert given == [None]  # by default none
+    maker = ClipMaker(Recipe("hey computer", evaluation=False, talk_share=0.25))
+    assert _same(maker.positive(random.Random(2), talk=False).audio, plain.audio)
+    given.clear()
+    for seed in range(40):
+        maker.positive(random.Random(seed))
+        maker.negative(random.Random(seed), near=seed % 2 == 0, seconds=2.0)
+    with_talk = [g is not None for g in given]
+    assert len(given) == 80
+    # both kinds: talk in the background must not itself tell the phrase apart
+    assert 0.1 <= sum(with_talk[0::2]) / 40 <= 0.45
+    assert 0.1 <= sum(with_talk[1::2]) / 40 <= 0.45

@@ -148,7 +148,30 @@ def test_a_threshold_out_of_range_is_refused_before_any_speech_is_made(tmp_path:
             verify_threshold=1.5,
             progress=lambda stage, done, total: stages.append(stage),
         )
+    with pytest.raises(ValueError, match="background talk must be 0 to 0.5, got 0.8"):
+        train("hello speaker", tmp_path / "m.npz", size="tiny", talk_share=0.8, progress=stages.append)
     assert stages == [] and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "hello speaker", "--talk-share", "0.9"],
+            "--talk-share: must be between 0 and 0.5, got 0.9",
+        ),
+        (["train", "hello speaker", "--threshold", "1"], "--threshold: must be between 0 and 1, got 1"),
+        (["eval", "--verify-threshold", "x"], "--verify-threshold: 'x' is not a number"),
+    ],
+)
+def test_out_of_range_options_are_refused_with_a_message(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["wake", *argv, "--out" if argv[0] == "train" else "--model", str(tmp_path / "m.npz")])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,6 +201,8 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
             "0.01",
             "--near-hours",
             "0.01",
+            "--talk",
+            "2",
             "--workers",
             "1",
         ]
@@ -185,6 +210,7 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
     assert code == 0
     report = capsys.readouterr().out
     assert "false rejects:" in report and "per hour" in report
+    assert "false rejects, other talk in the background: " in report and " of 2 = " in report
 
 
 def _settings_for(model_file: Path, phrase: str = "hey computer"):

@@ -29,6 +29,25 @@ To use a trained model, set in your config:
 """
 
 
+def _between(low: float, high: float, *, open_ends: bool) -> type[float]:
+    """An argparse type: a number in low..high (open: the ends themselves not allowed)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        inside = low < value < high if open_ends else low <= value <= high
+        if not inside:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+THRESHOLD = _between(0.0, 1.0, open_ends=True)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "wake",
@@ -48,15 +67,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " cores), small (~4 min), tiny (a smoke test)",
     )
     t.add_argument("--seed", type=int, default=1, help="random seed (the same seed makes the same data)")
+    t.add_argument(
+        "--talk-share",
+        type=_between(0.0, 0.5, open_ends=False),
+        default=0.0,
+        metavar="SHARE",
+        help="put another voice talking in the background (a TV) under this share of the clips, 0..0.5"
+        " (default 0): hears the phrase better over talk, for more false wakes (README)",
+    )
     t.add_argument("--workers", type=int, help="processes making speech (default: one per core)")
     t.add_argument(
         "--threshold",
-        type=float,
+        type=THRESHOLD,
         help="store this decision threshold (0..1) instead of the one chosen on validation clips",
     )
     t.add_argument(
         "--verify-threshold",
-        type=float,
+        type=THRESHOLD,
         help="the same for the verifier, the second network that must agree (0..1)",
     )
     t.set_defaults(func=run_train)
@@ -66,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Makes speech with voices and sentences that training never uses, runs it through the"
             " live detector and prints: how many of the phrases it missed (and the voices that"
-            " missed most), false wakes per hour in ordinary and in near-miss talk, and the"
+            " missed most; with --talk, also with another voice talking in the background, as"
+            " from a TV), false wakes per hour in ordinary and in near-miss talk, and the"
             " sentences that woke it, most often first. The same --seed makes the same clips, so"
             " two models or thresholds can be compared on them. --positives 200 --hours 1"
             " --near-hours 0.5 takes about 5 minutes on 2 cores."
@@ -74,10 +102,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--model", type=Path, help="the model file (default: the configured one)")
     e.add_argument("--positives", type=int, default=200, help="wake phrases to say (default 200)")
+    e.add_argument(
+        "--talk",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also say N phrases with another voice talking in the background (default 0)",
+    )
     e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")
     e.add_argument("--near-hours", type=float, default=1.0, help="hours of near-miss talk (default 1)")
-    e.add_argument("--threshold", type=float, help="try another decision threshold (0..1)")
-    e.add_argument("--verify-threshold", type=float, help="try another threshold for the verifier (0..1)")
+    e.add_argument("--threshold", type=THRESHOLD, help="try another decision threshold (0..1)")
+    e.add_argument("--verify-threshold", type=THRESHOLD, help="try another threshold for the verifier (0..1)")
     e.add_argument("--seed", type=int, default=11, help="which clips to make (another seed, other clips)")
     e.add_argument("--workers", type=int, help="processes (default: one per core)")
     e.set_defaults(func=run_eval)
@@ -137,6 +172,7 @@ def run_train(args: argparse.Namespace) -> int:
         progress=_bar("training"),
         threshold=args.threshold,
         verify_threshold=args.verify_threshold,
+        talk_share=args.talk_share,
     )
     print(summary(model))
     print(f"wrote {out}; use it with wake.engine: classifier, wake.phrase: {phrase}, wake.classifier: {out}")
@@ -172,6 +208,7 @@ def run_eval(args: argparse.Namespace) -> int:
             positives=args.positives,
             ordinary_hours=args.hours,
             near_hours=args.near_hours,
+            talk_positives=args.talk,
             threshold=args.threshold,
             verify_threshold=args.verify_threshold,
             seed=args.seed,

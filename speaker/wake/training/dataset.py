@@ -4,7 +4,8 @@ A *positive clip* is a voice saying the phrase, with talk or silence before it a
 request right after it (people do not pause after the wake word), in a noisy, reverberant room.
 Its windows that end just after the phrase are positives; windows that end while the phrase is
 still being said are negatives (the model must wait for the whole phrase). A *negative clip*
-is a few ordinary or near-miss sentences in a row; all its windows are negatives.
+is a few ordinary or near-miss sentences in a row; all its windows are negatives. A recipe may
+put another voice talking in the background (a TV) under a share of both kinds.
 
 Clips are made by worker processes (`Pool`), each with its own voices and embedding models.
 """
@@ -22,7 +23,7 @@ import numpy as np
 from speaker.wake.features import RATE, Embedder, window_end_seconds
 from speaker.wake.model import sequences
 from speaker.wake.training import texts
-from speaker.wake.training.voices import Speaker, in_room, perturb, random_voice
+from speaker.wake.training.voices import Speaker, Voice, in_room, perturb, random_voice
 
 POSITIVE_AFTER = (0.0, 0.32)  # a window is positive when it ends this long after the phrase ends
 NEGATIVE_BEFORE = 0.32  # and a negative when it ends more than this before the phrase ends
@@ -39,6 +40,7 @@ class Recipe:
     evaluation: bool
     piper_voices: tuple[str, ...] = ()
     similar: tuple[str, ...] = ()
+    talk_share: float = 0.0  # training clips with another voice talking in the background (a TV)
 
 
 @dataclass
@@ -121,14 +123,34 @@ class ClipMaker:
             rng, evaluation=self.recipe.evaluation, piper_voices=list(self.recipe.piper_voices)
         )
 
-    def positive(self, rng: random.Random) -> Clip:
+    def _background(self, rng: random.Random, talk: bool | None) -> np.ndarray | None:
+        """Talk by another voice to put under a whole clip (a TV, or what the echo subtraction
+        left of the speaker's own reply), or None. `talk` None: the recipe's share of clips
+        (with no share, nothing is drawn: the clips are the same as without this)."""
+        if talk is None:
+            share = 0.0 if self.recipe.evaluation else self.recipe.talk_share
+            talk = share > 0 and rng.random() < share
+        if not talk:
+            return None
+        piper = list(self.recipe.piper_voices)
+        if piper and rng.random() < 0.5:  # the speaker's own voice, as it talks over a reply
+            voice = Voice("piper", rng.choice(piper), speed=rng.uniform(0.9, 1.1), noise=0.667)
+        else:
+            voice = self._voice(rng)
+        parts = [self.speaker.say(rng.choice(self.ordinary), voice).astype(np.float32) for _ in range(3)]
+        gaps = [_silence(rng.uniform(0.1, 0.5)) for _ in parts]
+        return np.concatenate([x for pair in zip(parts, gaps, strict=True) for x in pair])
+
+    def positive(self, rng: random.Random, talk: bool | None = None) -> Clip:
+        """The phrase in a room; `talk`: with another voice talking in the background (None:
+        the recipe's share of clips, none in evaluation)."""
         voice = self._voice(rng)
         phrase = _trim(self.speaker.say(rng.choice(self.variants), voice)).astype(np.float32)
         before = _silence(LEAD)
         if rng.random() < 0.4:  # talk that runs into the wake word
-            talk = _trim(self.speaker.say(rng.choice(self.ordinary), voice)).astype(np.float32)
+            lead_in = _trim(self.speaker.say(rng.choice(self.ordinary), voice)).astype(np.float32)
             before = np.concatenate(
-                [before[: int(0.4 * RATE)], talk[-int(LEAD * RATE) :], _silence(rng.uniform(0.1, 0.6))]
+                [before[: int(0.4 * RATE)], lead_in[-int(LEAD * RATE) :], _silence(rng.uniform(0.1, 0.6))]
             )
         after = _silence(rng.uniform(0.0, 0.3))
         if rng.random() < 0.6:
@@ -140,10 +162,12 @@ class ClipMaker:
         end = (len(before) + len(phrase)) / RATE
         shifted = perturb(audio, rng)
         end *= len(shifted) / len(audio)
-        return Clip(in_room(shifted, rng), end, "positive", voice.describe())
+        background = self._background(rng, talk)
+        return Clip(in_room(shifted, rng, background=background), end, "positive", voice.describe())
 
     def negative(self, rng: random.Random, near: bool, seconds: float = 12.0, calls: bool = False) -> Clip:
-        """Talk: ordinary, near misses, or (`calls`) near misses half of which are sound-alike calls."""
+        """Talk: ordinary, near misses, or (`calls`) near misses half of which are sound-alike calls;
+        in training, the recipe's share of it with other talk in the background."""
         voice = self._voice(rng)
         pool = self.near if near and self.near else self.ordinary
         parts = [_silence(rng.uniform(0.2, 1.0))]
@@ -162,7 +186,8 @@ class ClipMaker:
         scale = len(audio) / len(plain) / RATE  # samples of the plain talk -> seconds of the clip
         said = tuple((start * scale, end * scale, text) for start, end, text in spans)
         kind = "calls" if calls else "near" if near else "ordinary"
-        return Clip(in_room(audio, rng), None, kind, voice.describe(), said)
+        background = self._background(rng, None)
+        return Clip(in_room(audio, rng, background=background), None, kind, voice.describe(), said)
 
 
 def labels_for(clip: Clip, windows: int) -> np.ndarray:
@@ -191,8 +216,9 @@ def _make(job: tuple[str, int]) -> Examples:
     kind, seed = job
     assert _MAKER is not None and _EMBEDDER is not None
     rng = random.Random(seed)
-    if kind == "positive":
-        clip = _MAKER.positive(rng)
+    if kind in ("positive", "talk"):
+        clip = _MAKER.positive(rng, talk=True if kind == "talk" else None)
+        kind = "positive"
     else:
         clip = _MAKER.negative(rng, near=kind in ("near", "calls"), calls=kind == "calls")
     emb = _EMBEDDER.embeddings(clip.audio)

@@ -30,6 +30,8 @@ class Report:
     phrase: str
     positives: int = 0
     missed: int = 0
+    talk_positives: int = 0  # phrases said with another voice talking in the background (a TV)
+    talk_missed: int = 0
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
     missed_by: Counter[str] = field(default_factory=Counter)  # voice (engine and name): phrases missed
@@ -47,6 +49,11 @@ class Report:
         if self.positives:
             lines.append(
                 f"false rejects: {self.missed} of {self.positives} = {100 * self.false_reject_rate:.1f}%"
+            )
+        if self.talk_positives:
+            lines.append(
+                f"false rejects, other talk in the background: {self.talk_missed} of {self.talk_positives}"
+                f" = {100 * self.talk_missed / self.talk_positives:.1f}%"
             )
         for kind, name in (("ordinary", "ordinary speech"), ("near", "near-miss speech")):
             if self.hours[kind]:
@@ -93,7 +100,10 @@ def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
     kind, seed = job
     assert _MAKER is not None and _DETECTOR is not None
     rng = random.Random(seed)
-    clip = _MAKER.positive(rng) if kind == "positive" else _MAKER.negative(rng, near=kind == "near")
+    if kind in ("positive", "talk"):
+        clip = _MAKER.positive(rng, talk=kind == "talk")
+    else:
+        clip = _MAKER.negative(rng, near=kind == "near")
     ends = [d.end for d in detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))]
     seconds = len(clip.audio) / RATE
     if clip.phrase_end is None:
@@ -109,6 +119,7 @@ def evaluate(
     positives: int = 200,
     ordinary_hours: float = 2.0,
     near_hours: float = 1.0,
+    talk_positives: int = 0,
     seed: int = 11,
     threshold: float | None = None,
     verify_threshold: float | None = None,
@@ -123,13 +134,18 @@ def evaluate(
     jobs = jobs_for(
         positives, round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds), seed
     )
+    # phrases over background talk come last: the other clips stay the same for a seed
+    jobs += [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
     report = Report(phrase)
     workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
     with ProcessPoolExecutor(
         workers, initializer=_init, initargs=(recipe, str(model_path), (threshold, verify_threshold))
     ) as pool:
         for i, (kind, seconds, count, voice, woke) in enumerate(pool.map(_run, jobs, chunksize=4)):
-            if kind == "positive":
+            if kind == "talk":
+                report.talk_positives += 1
+                report.talk_missed += 1 - count
+            elif kind == "positive":
                 report.positives += 1
                 report.missed += 1 - count
                 if not count:

@@ -46,6 +46,7 @@ def train(
     workers: int | None = None,
     piper_voices: tuple[str, ...] = (),
     max_false_per_hour: float = 0.2,
+    talk_share: float = 0.0,
     threshold: float | None = None,
     verify_threshold: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -58,9 +59,17 @@ def train(
     for given in (threshold, verify_threshold):  # before the data, which takes most of the time
         if given is not None and not 0.0 < given < 1.0:
             raise ValueError(f"a threshold must be between 0 and 1, got {given}")
+    if not 0.0 <= talk_share <= 0.5:
+        raise ValueError(f"the share of clips with background talk must be 0 to 0.5, got {talk_share}")
     preset = SIZES[size]
     started = time.monotonic()
-    recipe = Recipe(phrase, evaluation=False, piper_voices=piper_voices, similar=tuple(similar_words(phrase)))
+    recipe = Recipe(
+        phrase,
+        evaluation=False,
+        piper_voices=piper_voices,
+        similar=tuple(similar_words(phrase)),
+        talk_share=talk_share,
+    )
     jobs = jobs_for(preset.positives, preset.ordinary, preset.near, seed, preset.calls)
     fitting, validation = Examples(), Examples()
     cut = max(1, round(1 / VALIDATION_SHARE))
@@ -80,6 +89,7 @@ def train(
         "made": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "size": size,
         "seed": seed,
+        "talk_share": talk_share,
         "training_hours": {k: round(v / 3600, 3) for k, v in fitting.seconds.items()},
         "sequences": sequences[0],
         "positive_sequences": sequences[1],
