@@ -3,7 +3,8 @@
 Every 80 ms the newest ~1.3 s of audio, as a sequence of speech embeddings (features.py), is
 scored by a small network trained for one phrase (model.py, `speaker wake train`). A detection
 is reported when the score reaches the model's threshold on `hits` steps in a row and, when the
-model has one, its verifier (a second network on the last ~1.9 s) agrees.
+model has one, its verifier (a second network on the last ~1.9 s) agrees; or, in a model with an
+alternate route (a pair trained with other talk in the background), when that pair hears it.
 
 Most of the cost is the embedding (~3 ms of one core per 80 ms step here). It is computed only
 while someone may be talking: a cheap voice-activity gate (webrtcvad) must have heard voice in
@@ -81,6 +82,7 @@ class ClassifierWakeWord:
         # (the speaker's own voice is told apart by the playback reference, pipeline/barge_in.py).
         self.double_talk = False
         self.scored_steps = 0  # steps the classifier ran on (the voice gate keeps it at 0 in silence)
+        self.alternate_wakes = 0  # detections the alternate route made (the first route did not hear)
         self._embedder: Embedder | None = None
         self._stream: EmbeddingStream | None = None
         self._vad = None
@@ -180,6 +182,26 @@ class ClassifierWakeWord:
                 self._voiced_at = heard + (i + _VAD_SAMPLES) / RATE
         self._vad_pending = pending[whole:]
 
+    def _verified(self, verifier: WakeModel | None, embeddings: np.ndarray, threshold: float) -> bool:
+        """Whether the second stage agrees (or there is none, or it is set aside over a reply)."""
+        if verifier is None or self.double_talk:
+            return True
+        self.last_verify_score = verifier.score(embeddings[-verifier.windows :])
+        return self.last_verify_score >= threshold
+
+    def _by_alternate(self, alternate: WakeModel, embeddings: np.ndarray) -> bool:
+        """Whether the alternate route (trained over other talk) hears the phrase, with its own
+        network, verifier and thresholds from the model file."""
+        score = alternate.score(embeddings[-alternate.windows :])
+        if score < alternate.threshold:
+            return False
+        threshold = alternate.verifier.threshold if alternate.verifier else 0.0
+        if not self._verified(alternate.verifier, embeddings, threshold):
+            return False
+        self.last_score = max(self.last_score, score)
+        self.alternate_wakes += 1
+        return True
+
     def _decide(self, stream: EmbeddingStream, model: WakeModel) -> Detection | None:
         if stream.windows < model.span:
             return None
@@ -195,13 +217,12 @@ class ClassifierWakeWord:
         self.scored_steps += 1
         self.last_score = model.score(embeddings[-model.windows :])
         self._streak = self._streak + 1 if self.last_score >= self.threshold else 0
-        if self._streak < model.hits:
+        heard = self._streak >= model.hits
+        heard = heard and self._verified(model.verifier, embeddings, self.verify_threshold)
+        if not heard and model.alternate is not None and not self.double_talk:
+            heard = self._by_alternate(model.alternate, embeddings)
+        if not heard:
             return None
-        if model.verifier is not None and not self.double_talk:
-            verifier = model.verifier
-            self.last_verify_score = verifier.score(embeddings[-verifier.windows :])
-            if self.last_verify_score < self.verify_threshold:
-                return None  # the second stage does not hear the phrase: keep listening
         self._streak = 0
         end = (self._origin or 0.0) + window_end + PHRASE_END_OFFSET
         return Detection(phrase=model.phrase, score=round(self.last_score, 4), end=end)

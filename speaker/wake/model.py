@@ -7,6 +7,10 @@ was made. `speaker wake train` writes it; the `classifier` wake engine reads it.
 A model may carry a second network, the *verifier*: it looks at a longer stretch of the same
 embeddings (~1.9 s), was trained on many more sound-alike calls, and must agree before a
 detection counts. Its arrays are stored under a `v_` prefix and its settings in the header.
+
+A model may also carry an *alternate route*: another pair (network and verifier) for the same
+phrase, trained with other talk in the background (`speaker wake train --talk-share`), joined
+by `speaker wake join`. Either route may wake it. Its arrays are under `a_` and `av_`.
 """
 
 from __future__ import annotations
@@ -56,11 +60,16 @@ class WakeModel:
     hits: int = 1
     info: dict[str, Any] = field(default_factory=dict)  # how it was made, its evaluation figures
     verifier: WakeModel | None = None  # a second network that must agree (same phrase, longer view)
+    alternate: WakeModel | None = None  # another route that may wake it (trained over other talk)
 
     @property
     def span(self) -> int:
-        """Embeddings one decision needs, the verifier's included."""
-        return max(self.windows, self.verifier.windows if self.verifier else 0)
+        """Embeddings one decision needs, the verifier's (and the alternate route's) included."""
+        return max(
+            self.windows,
+            self.verifier.windows if self.verifier else 0,
+            self.alternate.span if self.alternate else 0,
+        )
 
     @property
     def inputs(self) -> int:
@@ -87,6 +96,10 @@ class WakeModel:
         header["info"] = self.info
         if self.verifier is not None:
             header["verifier"] = self.verifier._network("v_", arrays)
+        if self.alternate is not None:
+            header["alternate"] = self.alternate._network("a_", arrays)
+            if self.alternate.verifier is not None:
+                header["alternate"]["verifier"] = self.alternate.verifier._network("av_", arrays)
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as out:
@@ -133,6 +146,11 @@ class WakeModel:
             model.hits, model.info = int(header.get("hits", 1)), dict(header.get("info", {}))
             if header.get("verifier") is not None:
                 model.verifier = cls._from(model.phrase, header["verifier"], arrays, "v_")
+            if header.get("alternate") is not None:
+                alt = header["alternate"]
+                model.alternate = cls._from(model.phrase, alt, arrays, "a_")
+                if alt.get("verifier") is not None:
+                    model.alternate.verifier = cls._from(model.phrase, alt["verifier"], arrays, "av_")
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"wake model {path} is incomplete (missing {exc}): {FIX}") from exc
         model.check(path)
@@ -159,4 +177,6 @@ class WakeModel:
         if problems:
             raise ModelError(f"wake model {path} is damaged{part}: {'; '.join(problems)}: {FIX}")
         if self.verifier is not None:
-            self.verifier.check(path, " (its verifier)")
+            self.verifier.check(path, f"{part} (its verifier)")
+        if self.alternate is not None:
+            self.alternate.check(path, " (its alternate route)")
