@@ -85,7 +85,10 @@ def test_installed_models_pass(store: ModelStore, capsys: pytest.CaptureFixture[
     assert code == 0, lines
     models = [line for line in lines_of("model", lines) if "wake model" not in line]
     assert len(models) == 3 and all(line.startswith("ok") and "sha256 verified" in line for line in models)
-    assert any(line.startswith("ok") and "wake model for 'hey computer'" in line for line in lines)
+    assert any(
+        line.startswith("ok") and "wake model for 'hey computer'" in line and "verifier 0.900" in line
+        for line in lines
+    )
     assert lines[-1] == "All good: the speaker has what it needs."
 
 

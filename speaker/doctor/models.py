@@ -74,7 +74,12 @@ def check_wake_model(settings: Settings) -> Finding:
             f"wake model {path} is for {model.phrase!r}, but wake.phrase is {settings.wake.phrase!r}",
             f'speaker wake train "{settings.wake.phrase}", then set wake.classifier to the file it writes',
         )
-    message = f"wake model for {model.phrase!r}: {path} (threshold {model.threshold:.3f})"
+    stages = f"threshold {model.threshold:.3f}"
+    if model.verifier is not None:
+        stages += f", verifier {model.verifier.threshold:.3f}"
+    if model.alternate is not None:
+        stages += ", and an alternate route trained over background talk"
+    message = f"wake model for {model.phrase!r}: {path} ({stages})"
     return Finding("model", "ok", message)
 
 
