@@ -117,8 +117,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")
     e.add_argument("--near-hours", type=float, default=1.0, help="hours of near-miss talk (default 1)")
-    e.add_argument("--threshold", type=THRESHOLD, help="try another decision threshold (0..1)")
-    e.add_argument("--verify-threshold", type=THRESHOLD, help="try another threshold for the verifier (0..1)")
+    e.add_argument(
+        "--threshold",
+        type=THRESHOLD,
+        help="try another decision threshold (0..1; in a joined model, its first route's)",
+    )
+    e.add_argument("--verify-threshold", type=THRESHOLD, help="the same for the verifier (0..1)")
     e.add_argument("--seed", type=int, default=11, help="which clips to make (another seed, other clips)")
     e.add_argument("--workers", type=int, help="processes (default: one per core)")
     e.set_defaults(func=run_eval)
