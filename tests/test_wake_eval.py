@@ -95,11 +95,9 @@ def _backgrounds(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray | None]:
     given: list[np.ndarray | None] = []
     real = dataset.in_room
 
-    def in_room(
-        samples: np.ndarray, rng: random.Random, *, background: np.ndarray | None = None
-    ) -> np.ndarray:
+    def in_room(samples: np.ndarray, rng: random.Random, *, background=None, **level) -> np.ndarray:
         given.append(background)
-        return real(samples, rng, background=background)
+        return real(samples, rng, background=background, **level)
 
     monkeypatch.setattr(dataset, "in_room", in_room)
     return given
@@ -136,3 +134,19 @@ def test_training_puts_talk_under_the_share_of_its_clips_asked_for(monkeypatch: 
     # both kinds: talk in the background must not itself tell the phrase apart
     assert 0.1 <= sum(with_talk[0::2]) / 40 <= 0.45
     assert 0.1 <= sum(with_talk[1::2]) / 40 <= 0.45
+
+
+def test_talk_goes_the_level_asked_for_under_the_voice() -> None:
+    from speaker.wake.training.voices import in_room
+
+    t = np.arange(3 * RATE) / RATE
+    voice = (3000 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32)
+    talk = np.random.default_rng(1).normal(0, 2000, len(t)).astype(np.float32)
+    alone = in_room(voice, random.Random(5)).astype(np.float64)
+    added = {
+        db: in_room(voice, random.Random(5), background=talk, talk_below_db=db).astype(np.float64) - alone
+        for db in (8.0, 20.0)
+    }
+    power = {db: float(np.mean(d**2)) for db, d in added.items()}
+    assert power[20.0] > 0
+    assert power[8.0] / power[20.0] == pytest.approx(10 ** (12 / 10), rel=0.05)  # 12 dB apart

@@ -115,6 +115,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="also say N phrases with another voice talking in the background (default 0)",
     )
+    e.add_argument(
+        "--talk-level",
+        type=_between(0.0, 40.0, open_ends=False),
+        metavar="DB",
+        help="that talk this many dB under the phrase (default: 8 to 20 dB, drawn per phrase)",
+    )
     e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")
     e.add_argument("--near-hours", type=float, default=1.0, help="hours of near-miss talk (default 1)")
     e.add_argument(
@@ -234,6 +240,7 @@ def run_eval(args: argparse.Namespace) -> int:
             ordinary_hours=args.hours,
             near_hours=args.near_hours,
             talk_positives=args.talk,
+            talk_below_db=args.talk_level,
             threshold=args.threshold,
             verify_threshold=args.verify_threshold,
             seed=args.seed,

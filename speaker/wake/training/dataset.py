@@ -41,6 +41,7 @@ class Recipe:
     piper_voices: tuple[str, ...] = ()
     similar: tuple[str, ...] = ()
     talk_share: float = 0.0  # training clips with another voice talking in the background (a TV)
+    talk_below_db: float | None = None  # how far under the phrase that talk is (None: 8 to 20 dB, drawn)
 
 
 @dataclass
@@ -163,7 +164,8 @@ class ClipMaker:
         shifted = perturb(audio, rng)
         end *= len(shifted) / len(audio)
         background = self._background(rng, talk)
-        return Clip(in_room(shifted, rng, background=background), end, "positive", voice.describe())
+        audio = in_room(shifted, rng, background=background, talk_below_db=self.recipe.talk_below_db)
+        return Clip(audio, end, "positive", voice.describe())
 
     def negative(self, rng: random.Random, near: bool, seconds: float = 12.0, calls: bool = False) -> Clip:
         """Talk: ordinary, near misses, or (`calls`) near misses half of which are sound-alike calls;

@@ -32,6 +32,7 @@ class Report:
     missed: int = 0
     talk_positives: int = 0  # phrases said with another voice talking in the background (a TV)
     talk_missed: int = 0
+    talk_below_db: float | None = None  # that talk's level under the phrase (None: 8 to 20 dB)
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
     missed_by: Counter[str] = field(default_factory=Counter)  # voice (engine and name): phrases missed
@@ -52,7 +53,8 @@ class Report:
             )
         if self.talk_positives:
             lines.append(
-                f"false rejects, other talk in the background: {self.talk_missed} of {self.talk_positives}"
+                f"false rejects, other talk in the background{self._level()}: "
+                f"{self.talk_missed} of {self.talk_positives}"
                 f" = {100 * self.talk_missed / self.talk_positives:.1f}%"
             )
         for kind, name in (("ordinary", "ordinary speech"), ("near", "near-miss speech")):
@@ -62,6 +64,9 @@ class Report:
                     f" = {self.per_hour(kind):.2f} per hour"
                 )
         return lines + self.missed_lines() + self.woke_lines()
+
+    def _level(self) -> str:
+        return f" ({self.talk_below_db:g} dB below the phrase)" if self.talk_below_db is not None else ""
 
     def missed_lines(self, most: int = 5) -> list[str]:
         """The voices that missed most often (one voice missing much says more than many once)."""
@@ -120,6 +125,7 @@ def evaluate(
     ordinary_hours: float = 2.0,
     near_hours: float = 1.0,
     talk_positives: int = 0,
+    talk_below_db: float | None = None,
     seed: int = 11,
     threshold: float | None = None,
     verify_threshold: float | None = None,
@@ -129,14 +135,16 @@ def evaluate(
     detector = ClassifierWakeWord(model_path, threshold=threshold, verify_threshold=verify_threshold)
     detector.load()  # a broken model fails here, before any work
     phrase = detector.phrase
-    recipe = Recipe(phrase, evaluation=True, similar=tuple(similar_words(phrase)))
+    recipe = Recipe(
+        phrase, evaluation=True, similar=tuple(similar_words(phrase)), talk_below_db=talk_below_db
+    )
     clip_seconds = 12.0
     jobs = jobs_for(
         positives, round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds), seed
     )
     # phrases over background talk come last: the other clips stay the same for a seed
     jobs += [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
-    report = Report(phrase)
+    report = Report(phrase, talk_below_db=talk_below_db)
     workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
     with ProcessPoolExecutor(
         workers, initializer=_init, initargs=(recipe, str(model_path), (threshold, verify_threshold))

@@ -170,8 +170,15 @@ def noise(length: int, rng: random.Random) -> np.ndarray:
     return (white / (np.sqrt(np.mean(white**2)) + 1e-9)).astype(np.float32)
 
 
-def in_room(samples: np.ndarray, rng: random.Random, *, background: np.ndarray | None = None) -> np.ndarray:
-    """The voice as a microphone hears it: reverberation, loudness, noise (and maybe other talk)."""
+def in_room(
+    samples: np.ndarray,
+    rng: random.Random,
+    *,
+    background: np.ndarray | None = None,
+    talk_below_db: float | None = None,
+) -> np.ndarray:
+    """The voice as a microphone hears it: reverberation, loudness, noise (and maybe other talk,
+    `talk_below_db` under the voice: by default 8 to 20 dB, drawn)."""
     x = samples.astype(np.float32)
     if rng.random() < 0.6:
         x = reverberate(x, rng)
@@ -182,7 +189,7 @@ def in_room(samples: np.ndarray, rng: random.Random, *, background: np.ndarray |
     snr = rng.uniform(5, 35)
     x = x + noise(len(x), rng) * np.sqrt(power * level**2 / 10 ** (snr / 10))
     if background is not None and len(background):
-        snr_talk = rng.uniform(8, 20)
+        snr_talk = rng.uniform(8, 20) if talk_below_db is None else talk_below_db
         bg = np.resize(background.astype(np.float32), len(x))
         bg_power = float(np.mean(bg**2)) + 1e-9
         x = x + bg * np.sqrt(power * level**2 / 10 ** (snr_talk / 10) / bg_power)
