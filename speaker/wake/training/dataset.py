@@ -135,12 +135,21 @@ class ClipMaker:
             return None
         piper = list(self.recipe.piper_voices)
         if piper and rng.random() < 0.5:  # the speaker's own voice, as it talks over a reply
-            voice = Voice("piper", rng.choice(piper), speed=rng.uniform(0.9, 1.1), noise=0.667)
+            voice = Voice("piper", rng.choice(piper), speed=rng.uniform(0.9, 1.1))
         else:
             voice = self._voice(rng)
         parts = [self.speaker.say(rng.choice(self.ordinary), voice).astype(np.float32) for _ in range(3)]
         gaps = [_silence(rng.uniform(0.1, 0.5)) for _ in parts]
         return np.concatenate([x for pair in zip(parts, gaps, strict=True) for x in pair])
+
+    def make(self, job: tuple[str, int]) -> Clip:
+        """The clip of one job: ("positive" | "talk" | "ordinary" | "near" | "calls", seed); a
+        "talk" job is a positive clip with other talk in the background."""
+        kind, seed = job
+        rng = random.Random(seed)
+        if kind in ("positive", "talk"):
+            return self.positive(rng, talk=True if kind == "talk" else None)
+        return self.negative(rng, near=kind in ("near", "calls"), calls=kind == "calls")
 
     def positive(self, rng: random.Random, talk: bool | None = None) -> Clip:
         """The phrase in a room; `talk`: with another voice talking in the background (None:
@@ -215,14 +224,9 @@ def _init(recipe: Recipe) -> None:
 
 
 def _make(job: tuple[str, int]) -> Examples:
-    kind, seed = job
     assert _MAKER is not None and _EMBEDDER is not None
-    rng = random.Random(seed)
-    if kind in ("positive", "talk"):
-        clip = _MAKER.positive(rng, talk=True if kind == "talk" else None)
-        kind = "positive"
-    else:
-        clip = _MAKER.negative(rng, near=kind in ("near", "calls"), calls=kind == "calls")
+    clip = _MAKER.make(job)
+    kind = clip.kind
     emb = _EMBEDDER.embeddings(clip.audio)
     out = Examples([emb], [labels_for(clip, len(emb))], [kind])
     out.seconds[kind] = len(clip.audio) / RATE
@@ -230,14 +234,21 @@ def _make(job: tuple[str, int]) -> Examples:
 
 
 def jobs_for(
-    positives: int, ordinary_clips: int, near_clips: int, seed: int, calls_clips: int = 0
+    positives: int,
+    ordinary_clips: int,
+    near_clips: int,
+    seed: int,
+    calls_clips: int = 0,
+    talk_positives: int = 0,
 ) -> list[tuple[str, int]]:
     jobs = [("positive", seed * 1_000_003 + i) for i in range(positives)]
     jobs += [("ordinary", seed * 1_000_003 + 400_000 + i) for i in range(ordinary_clips)]
     jobs += [("near", seed * 1_000_003 + 800_000 + i) for i in range(near_clips)]
     random.Random(seed).shuffle(jobs)  # mixed, so progress is even
     # the verifier's extra talk comes last, so that the first stage's data does not change with it
-    return jobs + [("calls", seed * 1_000_003 + 1_200_000 + i) for i in range(calls_clips)]
+    jobs += [("calls", seed * 1_000_003 + 1_200_000 + i) for i in range(calls_clips)]
+    # phrases over background talk (evaluation's) come after that: the other clips stay the same
+    return jobs + [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
 
 
 def make_examples(

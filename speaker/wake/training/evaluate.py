@@ -8,7 +8,6 @@ frame, voice gate included, exactly as on the device.
 from __future__ import annotations
 
 import os
-import random
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -102,13 +101,9 @@ def _init(recipe: Recipe, model_path: str, thresholds: tuple[float | None, float
 def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
     """(kind, seconds, count, voice, sentences): detections in time for a positive; false ones
     otherwise, with the sentence each came in."""
-    kind, seed = job
+    kind = job[0]
     assert _MAKER is not None and _DETECTOR is not None
-    rng = random.Random(seed)
-    if kind in ("positive", "talk"):
-        clip = _MAKER.positive(rng, talk=kind == "talk")
-    else:
-        clip = _MAKER.negative(rng, near=kind == "near")
+    clip = _MAKER.make(job)
     ends = [d.end for d in detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))]
     seconds = len(clip.audio) / RATE
     if clip.phrase_end is None:
@@ -139,11 +134,8 @@ def evaluate(
         phrase, evaluation=True, similar=tuple(similar_words(phrase)), talk_below_db=talk_below_db
     )
     clip_seconds = 12.0
-    jobs = jobs_for(
-        positives, round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds), seed
-    )
-    # phrases over background talk come last: the other clips stay the same for a seed
-    jobs += [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
+    ordinary, near = round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds)
+    jobs = jobs_for(positives, ordinary, near, seed, talk_positives=talk_positives)
     report = Report(phrase, talk_below_db=talk_below_db)
     workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
     with ProcessPoolExecutor(
