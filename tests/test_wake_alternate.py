@@ -101,3 +101,16 @@ def test_speaker_wake_join_writes_both_routes(tmp_path: Path, capsys: pytest.Cap
     )
     assert "'hey jarvis'" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_sweep_over_a_joined_model_or_with_one_pair_given_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    joined = plain()
+    joined.alternate = plain()
+    joined.save(tmp_path / "joined.npz")
+    assert main(["wake", "eval", "--model", str(tmp_path / "joined.npz"), "--sweep"]) != 0
+    assert "has an alternate route: a sweep varies one route's thresholds only" in capsys.readouterr().err
+    argv = ["wake", "eval", "--model", str(bundled_model()), "--sweep", "--threshold", "0.9"]
+    assert main(argv) != 0
+    assert "a sweep takes --sweep-first, --sweep-verifier" in capsys.readouterr().err

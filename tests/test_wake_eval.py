@@ -8,7 +8,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from speaker.wake.training import dataset
+from speaker.wake.classifier import bundled_model
+from speaker.wake.model import WakeModel
+from speaker.wake.training import dataset, evaluate
 from speaker.wake.training.dataset import Clip, ClipMaker, Recipe
 from speaker.wake.training.evaluate import Report
 
@@ -150,3 +152,59 @@ def test_talk_goes_the_level_asked_for_under_the_voice() -> None:
     power = {db: float(np.mean(d**2)) for db, d in added.items()}
     assert power[20.0] > 0
     assert power[8.0] / power[20.0] == pytest.approx(10 ** (12 / 10), rel=0.05)  # 12 dB apart
+
+
+def test_a_sweep_decides_as_the_detector_does() -> None:
+    steps = np.array(
+        [
+            (1.0, 0.99, 0.1),  # the first network fires, the verifier does not agree
+            (1.1, 0.99, 0.95),  # both: a detection
+            (1.2, 0.99, 0.99),  # right after one: the detector has started over
+            (1.3, 0.2, 0.99),
+            (2.0, 0.95, 0.97),  # later: another
+        ]
+    )
+    rest = evaluate.SWEEP_REST_STEPS
+    padded = np.concatenate([steps[:4], np.tile([(1.5, 0.0, 0.0)], (rest, 1)), steps[4:]])
+    assert evaluate.detections(padded, 0.9, 0.9) == [1.1, 2.0]
+    assert evaluate.detections(padded, 0.98, 0.9) == [1.1]
+    assert evaluate.detections(padded, 0.9, 0.05) == [1.0, 2.0]
+    assert evaluate.detections(padded, 0.9, 0.9, hits=2) == [1.1]  # two steps in a row above it
+    assert evaluate.detections(padded[:0], 0.9, 0.9) == []
+
+
+def test_a_sweep_gives_at_each_pair_what_eval_gives() -> None:
+    clips = {"positives": 4, "ordinary_hours": 0.0, "near_hours": 36 / 3600, "talk_positives": 3}
+    clips |= {"seed": 11, "workers": 1}
+    swept = evaluate.sweep(bundled_model(), thresholds=(0.3,), verify_thresholds=(0.3,), **clips)
+    own = WakeModel.load(bundled_model())
+    assert own.verifier is not None
+    pairs = [(0.3, 0.3), (own.threshold, own.verifier.threshold)]
+    assert set(swept.reports) == {(t, v) for t in (0.3, own.threshold) for v in (0.3, own.verifier.threshold)}
+    seen = []
+    for threshold, verify in pairs:
+        run = evaluate.evaluate(bundled_model(), threshold=threshold, verify_threshold=verify, **clips)
+        got = swept.reports[(threshold, verify)]
+        figures = [
+            (r.positives, r.missed, r.talk_positives, r.talk_missed, r.false["near"]) for r in (run, got)
+        ]
+        assert figures[0] == figures[1], (threshold, verify)
+        assert got.hours["near"] == pytest.approx(run.hours["near"])
+        seen.append(figures[0])
+    assert seen[0] != seen[1]  # the two pairs differ in what they hear: the sweep is not one run copied
+    lines = swept.lines()
+    assert lines[1].split() == [
+        "threshold",
+        "verifier",
+        "misses",
+        "over",
+        "talk",
+        "ordinary/h",
+        "near-miss/h",
+    ]
+    marked = [line for line in lines if line.startswith("*")]
+    assert all(line.split()[-2] == "-" for line in lines[2:-1])  # no ordinary talk made: no figure
+    assert len(marked) == 1 and marked[0].split()[1:3] == [
+        f"{own.threshold:.3f}",
+        f"{own.verifier.threshold:.3f}",
+    ]

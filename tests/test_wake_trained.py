@@ -162,6 +162,8 @@ def test_a_threshold_out_of_range_is_refused_before_any_speech_is_made(tmp_path:
         ),
         (["train", "hello speaker", "--threshold", "1"], "--threshold: must be between 0 and 1, got 1"),
         (["eval", "--verify-threshold", "x"], "--verify-threshold: 'x' is not a number"),
+        (["eval", "--sweep-first", "0.9,2"], "--sweep-first: must be between 0 and 1, got 2"),
+        (["eval", "--sweep-verifier", ","], "--sweep-verifier: give at least one threshold"),
     ],
 )
 def test_out_of_range_options_are_refused_with_a_message(
@@ -293,7 +295,9 @@ def test_the_config_can_make_the_verifier_stricter() -> None:
     detector = build_engine(settings, ModelStore.from_settings(settings), "wake")
     detector.load()
     assert detector.verify_threshold == 0.97
-    assert detector.model.verifier is not None and detector.model.verifier.threshold == 0.9  # the model's
+    own = WakeModel.load(bundled_model()).verifier
+    assert own is not None and own.threshold != 0.97
+    assert detector.model.verifier is not None and detector.model.verifier.threshold == own.threshold
 
 
 def test_a_model_for_another_phrase_is_refused(tmp_path: Path) -> None:

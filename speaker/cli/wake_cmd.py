@@ -19,6 +19,8 @@ examples:
   speaker wake eval                                      the configured model, on held-out voices
   speaker wake eval --model ~/jarvis.npz --hours 0.5     a quicker, rougher figure; like the
                                                          full one, it lists the sentences that woke it
+  speaker wake eval --sweep --seed 7                     misses and false wakes for many pairs of
+                                                         thresholds, from one run: for choosing them
   speaker wake test recording.wav                        when and how surely it hears the phrase
 
 Over background talk (a TV) the default model misses about half of the phrases. A model trained
@@ -52,6 +54,14 @@ def _between(low: float, high: float, *, open_ends: bool) -> type[float]:
 
 
 THRESHOLD = _between(0.0, 1.0, open_ends=True)
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    """An argparse type: comma-separated thresholds, each in 0..1."""
+    values = tuple(THRESHOLD(part.strip()) for part in text.split(",") if part.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one threshold, e.g. 0.9,0.95")
+    return values
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -129,6 +139,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="try another decision threshold (0..1; in a joined model, its first route's)",
     )
     e.add_argument("--verify-threshold", type=THRESHOLD, help="the same for the verifier (0..1)")
+    e.add_argument(
+        "--sweep",
+        action="store_true",
+        help="the figures for many pairs of thresholds (the first network's and the verifier's) from"
+        " one run over the clips, as a table: for choosing a model's thresholds",
+    )
+    e.add_argument(
+        "--sweep-first",
+        type=_thresholds,
+        metavar="LIST",
+        help="the first network's thresholds to sweep, comma-separated (default 0.9,0.95,0.98,0.99,0.995)",
+    )
+    e.add_argument(
+        "--sweep-verifier",
+        type=_thresholds,
+        metavar="LIST",
+        help="the verifier's thresholds to sweep (default 0.5,0.8,0.9,0.95,0.98); the model's own"
+        " pair is always in the table",
+    )
     e.add_argument("--seed", type=int, default=11, help="which clips to make (another seed, other clips)")
     e.add_argument("--workers", type=int, help="processes (default: one per core)")
     e.set_defaults(func=run_eval)
@@ -225,28 +254,48 @@ def _configured_model(args: argparse.Namespace) -> Path:
 def run_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from speaker.wake.training.evaluate import evaluate
+    from speaker.wake.training.evaluate import SWEEP_FIRST, SWEEP_VERIFIER, evaluate, sweep
 
     model = _configured_model(args)
+    sweeping = args.sweep or args.sweep_first or args.sweep_verifier
+    if sweeping and (args.threshold or args.verify_threshold):
+        raise SpeakerError(
+            "--threshold and --verify-threshold set one pair; a sweep takes --sweep-first, --sweep-verifier"
+        )
+    clips = {
+        "positives": args.positives,
+        "ordinary_hours": args.hours,
+        "near_hours": args.near_hours,
+        "talk_positives": args.talk,
+        "talk_below_db": args.talk_level,
+        "seed": args.seed,
+        "workers": args.workers,
+    }
     with tqdm(desc="evaluating", unit="clip") as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        report = evaluate(
-            model,
-            positives=args.positives,
-            ordinary_hours=args.hours,
-            near_hours=args.near_hours,
-            talk_positives=args.talk,
-            talk_below_db=args.talk_level,
-            threshold=args.threshold,
-            verify_threshold=args.verify_threshold,
-            seed=args.seed,
-            workers=args.workers,
-            progress=progress,
-        )
+        if sweeping:
+            try:
+                report = sweep(
+                    model,
+                    thresholds=args.sweep_first or SWEEP_FIRST,
+                    verify_thresholds=args.sweep_verifier or SWEEP_VERIFIER,
+                    progress=progress,
+                    **clips,
+                )
+            except ValueError as exc:
+                raise SpeakerError(str(exc)) from exc
+        else:
+            report = evaluate(
+                model,
+                threshold=args.threshold,
+                verify_threshold=args.verify_threshold,
+                progress=progress,
+                **clips,
+            )
     print(f"model: {model}")
     for line in report.lines():
         print(line)

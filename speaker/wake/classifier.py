@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,10 @@ class ClassifierWakeWord:
         self.double_talk = False
         self.scored_steps = 0  # steps the classifier ran on (the voice gate keeps it at 0 in silence)
         self.alternate_wakes = 0  # detections the alternate route made (the first route did not hear)
+        # Set by `speaker wake eval --sweep`: every step goes to it as (the detection end it would
+        # give, the first network's score, the verifier's), 0 and 0 where the voice gate kept it
+        # from scoring, and the detector decides nothing itself.
+        self.observer: Callable[[float, float, float], None] | None = None
         self._embedder: Embedder | None = None
         self._stream: EmbeddingStream | None = None
         self._vad = None
@@ -207,15 +212,23 @@ class ClassifierWakeWord:
             return None
         window_end = window_end_seconds(stream.windows - 1)
         span = window_end_seconds(model.windows - 1)  # the audio one decision looks at (~2 s)
+        end = (self._origin or 0.0) + window_end + PHRASE_END_OFFSET
         if self._vad is not None and window_end - self._voiced_at > span:
             self._streak = 0
             self.last_score = 0.0
+            if self.observer is not None:
+                self.observer(end, 0.0, 0.0)
             return None  # no voice in anything the decision would look at
         embeddings = stream.latest(model.span)
         if embeddings is None:
             return None
         self.scored_steps += 1
         self.last_score = model.score(embeddings[-model.windows :])
+        if self.observer is not None:
+            verifier = model.verifier
+            verify = verifier.score(embeddings[-verifier.windows :]) if verifier is not None else 1.0
+            self.observer(end, self.last_score, verify)
+            return None
         self._streak = self._streak + 1 if self.last_score >= self.threshold else 0
         heard = self._streak >= model.hits
         heard = heard and self._verified(model.verifier, embeddings, self.verify_threshold)
@@ -224,5 +237,4 @@ class ClassifierWakeWord:
         if not heard:
             return None
         self._streak = 0
-        end = (self._origin or 0.0) + window_end + PHRASE_END_OFFSET
         return Detection(phrase=model.phrase, score=round(self.last_score, 4), end=end)

@@ -3,6 +3,10 @@
 The audio is made like the training data but from the held-out half: voices (espeak-ng accents
 and variants) and sentences that training never uses. It runs through the live detector frame by
 frame, voice gate included, exactly as on the device.
+
+A sweep (`speaker wake eval --sweep`) runs the same clips once with the detector only observing,
+its two networks' scores at every step kept, and then decides as the detector would for each pair
+of thresholds: the figures of many pairs for the cost of one run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
 from speaker.wake.classifier import ClassifierWakeWord
@@ -22,6 +28,11 @@ from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
 from speaker.wake.training.texts import similar_words
 
 CAUGHT_WITHIN = (-0.6, 0.8)  # a detection this close to the phrase's end counts as catching it
+# In a sweep, steps skipped after a detection: the live detector starts over then (the loop resets
+# it), and the first decisions after that hold mostly the quiet it starts with.
+SWEEP_REST_STEPS = 8
+SWEEP_FIRST = (0.9, 0.95, 0.98, 0.99, 0.995)
+SWEEP_VERIFIER = (0.5, 0.8, 0.9, 0.95, 0.98)
 
 
 @dataclass
@@ -89,13 +100,29 @@ class Report:
 
 _MAKER: ClipMaker | None = None
 _DETECTOR: ClassifierWakeWord | None = None
+_STEPS: list[tuple[float, float, float]] = []  # what the detector observed (a sweep's workers)
 
 
-def _init(recipe: Recipe, model_path: str, thresholds: tuple[float | None, float | None]) -> None:
+def _init(
+    recipe: Recipe, model_path: str, thresholds: tuple[float | None, float | None], observe: bool = False
+) -> None:
     global _MAKER, _DETECTOR
     _MAKER = ClipMaker(recipe)
     _DETECTOR = ClassifierWakeWord(model_path, threshold=thresholds[0], verify_threshold=thresholds[1])
     _DETECTOR.load()
+    if observe:
+        _DETECTOR.observer = lambda end, score, verify: _STEPS.append((end, score, verify))
+
+
+def _observe(job: tuple[str, int]) -> tuple[str, float, float | None, np.ndarray]:
+    """(kind, seconds, the phrase's end or None, steps): every step of one clip as (detection
+    end, first network's score, verifier's score)."""
+    assert _MAKER is not None and _DETECTOR is not None
+    clip = _MAKER.make(job)
+    _STEPS.clear()
+    detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))
+    steps = np.array(_STEPS, np.float64).reshape(-1, 3)
+    return job[0], len(clip.audio) / RATE, clip.phrase_end, steps
 
 
 def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
@@ -113,6 +140,33 @@ def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
     return kind, seconds, int(any(lo <= e <= hi for e in ends)), clip.voice, []
 
 
+def _setup(
+    model_path: Path,
+    positives: int,
+    ordinary_hours: float,
+    near_hours: float,
+    talk_positives: int,
+    talk_below_db: float | None,
+    seed: int,
+    thresholds: tuple[float | None, float | None],
+) -> tuple[ClassifierWakeWord, Recipe, list[tuple[str, int]]]:
+    detector = ClassifierWakeWord(model_path, threshold=thresholds[0], verify_threshold=thresholds[1])
+    detector.load()  # a broken model fails here, before any work
+    recipe = Recipe(
+        detector.phrase,
+        evaluation=True,
+        similar=tuple(similar_words(detector.phrase)),
+        talk_below_db=talk_below_db,
+    )
+    clip_seconds = 12.0
+    ordinary, near = round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds)
+    return detector, recipe, jobs_for(positives, ordinary, near, seed, talk_positives=talk_positives)
+
+
+def _workers(workers: int | None) -> int:
+    return workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
 def evaluate(
     model_path: Path,
     *,
@@ -127,19 +181,13 @@ def evaluate(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    detector = ClassifierWakeWord(model_path, threshold=threshold, verify_threshold=verify_threshold)
-    detector.load()  # a broken model fails here, before any work
-    phrase = detector.phrase
-    recipe = Recipe(
-        phrase, evaluation=True, similar=tuple(similar_words(phrase)), talk_below_db=talk_below_db
+    thresholds = (threshold, verify_threshold)
+    detector, recipe, jobs = _setup(
+        model_path, positives, ordinary_hours, near_hours, talk_positives, talk_below_db, seed, thresholds
     )
-    clip_seconds = 12.0
-    ordinary, near = round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds)
-    jobs = jobs_for(positives, ordinary, near, seed, talk_positives=talk_positives)
-    report = Report(phrase, talk_below_db=talk_below_db)
-    workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+    report = Report(detector.phrase, talk_below_db=talk_below_db)
     with ProcessPoolExecutor(
-        workers, initializer=_init, initargs=(recipe, str(model_path), (threshold, verify_threshold))
+        _workers(workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
     ) as pool:
         for i, (kind, seconds, count, voice, woke) in enumerate(pool.map(_run, jobs, chunksize=4)):
             if kind == "talk":
@@ -157,3 +205,105 @@ def evaluate(
             if progress:
                 progress(i + 1, len(jobs))
     return report
+
+
+def detections(steps: np.ndarray, threshold: float, verify_threshold: float, hits: int = 1) -> list[float]:
+    """The detection ends the live detector would give on observed steps (end, score, verifier's
+    score) with these thresholds."""
+    ends: list[float] = []
+    streak, rest_until = 0, -1
+    for i, (end, score, verify) in enumerate(steps):
+        if i < rest_until:
+            continue
+        streak = streak + 1 if score >= threshold else 0
+        if streak >= hits and verify >= verify_threshold:
+            ends.append(float(end))
+            streak, rest_until = 0, i + SWEEP_REST_STEPS
+    return ends
+
+
+@dataclass
+class Sweep:
+    phrase: str
+    own: tuple[float, float]  # the model's own thresholds
+    reports: dict[tuple[float, float], Report]  # per (threshold, verifier threshold)
+
+    def lines(self) -> list[str]:
+        first = next(iter(self.reports.values()), None)
+        if first is None:
+            return []
+        lines = [
+            f"wake phrase: {self.phrase!r} (held-out voices and sentences); * the model's own thresholds"
+        ]
+        head = f"{'threshold':>10} {'verifier':>9} {'misses':>8}"
+        if first.talk_positives:
+            head += f" {'over talk':>10}"
+        head += f" {'ordinary/h':>11} {'near-miss/h':>12}"
+        lines.append(head)
+        for (threshold, verify), r in self.reports.items():
+            mark = "*" if (threshold, verify) == self.own else " "
+            row = f"{mark}{threshold:>9.3f} {verify:>9.3f} {100 * r.false_reject_rate:>7.1f}%"
+            if r.talk_positives:
+                row += f" {100 * r.talk_missed / r.talk_positives:>9.1f}%"
+            for kind, width in (("ordinary", 11), ("near", 12)):
+                row += f" {r.per_hour(kind):>{width}.2f}" if r.hours[kind] else f" {'-':>{width}}"
+            lines.append(row)
+        sizes = f"{first.positives} phrases"
+        if first.talk_positives:
+            sizes += f", {first.talk_positives} over other talk"
+        talk = {"ordinary": "ordinary", "near": "near-miss"}
+        hours = ", ".join(
+            f"{first.hours[k]:.2f} h of {name} talk" for k, name in talk.items() if first.hours[k]
+        )
+        return lines + [f"from {sizes}{', ' + hours if hours else ''}"]
+
+
+def sweep(
+    model_path: Path,
+    *,
+    thresholds: tuple[float, ...] = SWEEP_FIRST,
+    verify_thresholds: tuple[float, ...] = SWEEP_VERIFIER,
+    positives: int = 200,
+    ordinary_hours: float = 2.0,
+    near_hours: float = 1.0,
+    talk_positives: int = 0,
+    talk_below_db: float | None = None,
+    seed: int = 11,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Sweep:
+    """The figures of `evaluate` for every pair of thresholds, from one run over the clips."""
+    detector, recipe, jobs = _setup(
+        model_path, positives, ordinary_hours, near_hours, talk_positives, talk_below_db, seed, (None, None)
+    )
+    model = detector.model
+    assert model is not None
+    if model.alternate is not None:
+        raise ValueError(f"{model_path} has an alternate route: a sweep varies one route's thresholds only")
+    own = (detector.threshold, detector.verify_threshold)
+    if model.verifier is None:
+        verify_thresholds = (0.0,)  # no verifier: every first-network hit counts
+    firsts, verifies = sorted({*thresholds, own[0]}), sorted({*verify_thresholds, own[1]})
+    pairs = [(t, v) for t in firsts for v in verifies]
+    reports = {pair: Report(detector.phrase, talk_below_db=talk_below_db) for pair in pairs}
+    with ProcessPoolExecutor(
+        _workers(workers), initializer=_init, initargs=(recipe, str(model_path), (None, None), True)
+    ) as pool:
+        for i, (kind, seconds, phrase_end, steps) in enumerate(pool.map(_observe, jobs, chunksize=4)):
+            for (threshold, verify), report in reports.items():
+                ends = detections(steps, threshold, verify, model.hits)
+                if phrase_end is None:
+                    report.hours[kind] += seconds / 3600
+                    report.false[kind] += len(ends)
+                    continue
+                lo, hi = phrase_end + CAUGHT_WITHIN[0], phrase_end + CAUGHT_WITHIN[1]
+                caught = any(lo <= e <= hi for e in ends)
+                if kind == "talk":
+                    report.talk_positives += 1
+                    report.talk_missed += not caught
+                else:
+                    report.positives += 1
+                    report.missed += not caught
+            if progress:
+                progress(i + 1, len(jobs))
+    return Sweep(detector.phrase, own, reports)
