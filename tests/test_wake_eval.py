@@ -174,16 +174,15 @@ def test_a_sweep_decides_as_the_detector_does() -> None:
 
 
 def test_a_sweep_gives_at_each_pair_what_eval_gives() -> None:
-    clips = {"positives": 4, "ordinary_hours": 0.0, "near_hours": 36 / 3600, "talk_positives": 3}
-    clips |= {"seed": 11, "workers": 1}
-    swept = evaluate.sweep(bundled_model(), thresholds=(0.3,), verify_thresholds=(0.3,), **clips)
+    clips = evaluate.Clips(positives=4, ordinary_hours=0.0, near_hours=36 / 3600, talk_positives=3, workers=1)
+    swept = evaluate.sweep(bundled_model(), clips, thresholds=(0.3,), verify_thresholds=(0.3,))
     own = WakeModel.load(bundled_model())
     assert own.verifier is not None
     pairs = [(0.3, 0.3), (own.threshold, own.verifier.threshold)]
     assert set(swept.reports) == {(t, v) for t in (0.3, own.threshold) for v in (0.3, own.verifier.threshold)}
     seen = []
     for threshold, verify in pairs:
-        run = evaluate.evaluate(bundled_model(), threshold=threshold, verify_threshold=verify, **clips)
+        run = evaluate.evaluate(bundled_model(), clips, threshold=threshold, verify_threshold=verify)
         got = swept.reports[(threshold, verify)]
         figures = [
             (r.positives, r.missed, r.talk_positives, r.talk_missed, r.false["near"]) for r in (run, got)

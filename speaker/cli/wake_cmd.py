@@ -254,7 +254,7 @@ def _configured_model(args: argparse.Namespace) -> Path:
 def run_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from speaker.wake.training.evaluate import SWEEP_FIRST, SWEEP_VERIFIER, evaluate, sweep
+    from speaker.wake.training.evaluate import SWEEP_FIRST, SWEEP_VERIFIER, Clips, evaluate, sweep
 
     model = _configured_model(args)
     sweeping = args.sweep or args.sweep_first or args.sweep_verifier
@@ -262,15 +262,15 @@ def run_eval(args: argparse.Namespace) -> int:
         raise SpeakerError(
             "--threshold and --verify-threshold set one pair; a sweep takes --sweep-first, --sweep-verifier"
         )
-    clips = {
-        "positives": args.positives,
-        "ordinary_hours": args.hours,
-        "near_hours": args.near_hours,
-        "talk_positives": args.talk,
-        "talk_below_db": args.talk_level,
-        "seed": args.seed,
-        "workers": args.workers,
-    }
+    clips = Clips(
+        positives=args.positives,
+        ordinary_hours=args.hours,
+        near_hours=args.near_hours,
+        talk_positives=args.talk,
+        talk_below_db=args.talk_level,
+        seed=args.seed,
+        workers=args.workers,
+    )
     with tqdm(desc="evaluating", unit="clip") as bar:
 
         def progress(done: int, total: int) -> None:
@@ -281,20 +281,20 @@ def run_eval(args: argparse.Namespace) -> int:
             try:
                 report = sweep(
                     model,
+                    clips,
                     thresholds=args.sweep_first or SWEEP_FIRST,
                     verify_thresholds=args.sweep_verifier or SWEEP_VERIFIER,
                     progress=progress,
-                    **clips,
                 )
             except ValueError as exc:
                 raise SpeakerError(str(exc)) from exc
         else:
             report = evaluate(
                 model,
+                clips,
                 threshold=args.threshold,
                 verify_threshold=args.verify_threshold,
                 progress=progress,
-                **clips,
             )
     print(f"model: {model}")
     for line in report.lines():

@@ -140,15 +140,21 @@ def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
     return kind, seconds, int(any(lo <= e <= hi for e in ends)), clip.voice, []
 
 
+@dataclass(frozen=True)
+class Clips:
+    """Which held-out clips to make: how many of each kind, from which seed, in how many processes."""
+
+    positives: int = 200
+    ordinary_hours: float = 2.0
+    near_hours: float = 1.0
+    talk_positives: int = 0  # phrases with another voice talking in the background
+    talk_below_db: float | None = None  # that talk's level under the phrase (None: 8 to 20 dB)
+    seed: int = 11
+    workers: int | None = None  # processes (None: one per core, at most 4)
+
+
 def _setup(
-    model_path: Path,
-    positives: int,
-    ordinary_hours: float,
-    near_hours: float,
-    talk_positives: int,
-    talk_below_db: float | None,
-    seed: int,
-    thresholds: tuple[float | None, float | None],
+    model_path: Path, clips: Clips, thresholds: tuple[float | None, float | None]
 ) -> tuple[ClassifierWakeWord, Recipe, list[tuple[str, int]]]:
     detector = ClassifierWakeWord(model_path, threshold=thresholds[0], verify_threshold=thresholds[1])
     detector.load()  # a broken model fails here, before any work
@@ -156,11 +162,16 @@ def _setup(
         detector.phrase,
         evaluation=True,
         similar=tuple(similar_words(detector.phrase)),
-        talk_below_db=talk_below_db,
+        talk_below_db=clips.talk_below_db,
     )
     clip_seconds = 12.0
-    ordinary, near = round(ordinary_hours * 3600 / clip_seconds), round(near_hours * 3600 / clip_seconds)
-    return detector, recipe, jobs_for(positives, ordinary, near, seed, talk_positives=talk_positives)
+    ordinary = round(clips.ordinary_hours * 3600 / clip_seconds)
+    near = round(clips.near_hours * 3600 / clip_seconds)
+    return (
+        detector,
+        recipe,
+        jobs_for(clips.positives, ordinary, near, clips.seed, talk_positives=clips.talk_positives),
+    )
 
 
 def _workers(workers: int | None) -> int:
@@ -169,25 +180,17 @@ def _workers(workers: int | None) -> int:
 
 def evaluate(
     model_path: Path,
+    clips: Clips = Clips(),
     *,
-    positives: int = 200,
-    ordinary_hours: float = 2.0,
-    near_hours: float = 1.0,
-    talk_positives: int = 0,
-    talk_below_db: float | None = None,
-    seed: int = 11,
     threshold: float | None = None,
     verify_threshold: float | None = None,
-    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     thresholds = (threshold, verify_threshold)
-    detector, recipe, jobs = _setup(
-        model_path, positives, ordinary_hours, near_hours, talk_positives, talk_below_db, seed, thresholds
-    )
-    report = Report(detector.phrase, talk_below_db=talk_below_db)
+    detector, recipe, jobs = _setup(model_path, clips, thresholds)
+    report = Report(detector.phrase, talk_below_db=clips.talk_below_db)
     with ProcessPoolExecutor(
-        _workers(workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
+        _workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
     ) as pool:
         for i, (kind, seconds, count, voice, woke) in enumerate(pool.map(_run, jobs, chunksize=4)):
             if kind == "talk":
@@ -260,22 +263,14 @@ class Sweep:
 
 def sweep(
     model_path: Path,
+    clips: Clips = Clips(),
     *,
     thresholds: tuple[float, ...] = SWEEP_FIRST,
     verify_thresholds: tuple[float, ...] = SWEEP_VERIFIER,
-    positives: int = 200,
-    ordinary_hours: float = 2.0,
-    near_hours: float = 1.0,
-    talk_positives: int = 0,
-    talk_below_db: float | None = None,
-    seed: int = 11,
-    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Sweep:
     """The figures of `evaluate` for every pair of thresholds, from one run over the clips."""
-    detector, recipe, jobs = _setup(
-        model_path, positives, ordinary_hours, near_hours, talk_positives, talk_below_db, seed, (None, None)
-    )
+    detector, recipe, jobs = _setup(model_path, clips, (None, None))
     model = detector.model
     assert model is not None
     if model.alternate is not None:
@@ -285,9 +280,9 @@ def sweep(
         verify_thresholds = (0.0,)  # no verifier: every first-network hit counts
     firsts, verifies = sorted({*thresholds, own[0]}), sorted({*verify_thresholds, own[1]})
     pairs = [(t, v) for t in firsts for v in verifies]
-    reports = {pair: Report(detector.phrase, talk_below_db=talk_below_db) for pair in pairs}
+    reports = {pair: Report(detector.phrase, talk_below_db=clips.talk_below_db) for pair in pairs}
     with ProcessPoolExecutor(
-        _workers(workers), initializer=_init, initargs=(recipe, str(model_path), (None, None), True)
+        _workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), (None, None), True)
     ) as pool:
         for i, (kind, seconds, phrase_end, steps) in enumerate(pool.map(_observe, jobs, chunksize=4)):
             for (threshold, verify), report in reports.items():
