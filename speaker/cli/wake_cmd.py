@@ -237,6 +237,10 @@ def run_train(args: argparse.Namespace) -> int:
     print(summary(model))
     print(f"wrote {out}; use it with wake.engine: classifier, wake.phrase: {phrase}, wake.classifier: {out}")
     print(f"measure it on held-out voices: speaker wake eval --model {out}")
+    print(
+        "choose its thresholds on one seed's clips (then measure on another's):"
+        f" speaker wake eval --model {out} --sweep --seed 7"
+    )
     return 0
 
 
