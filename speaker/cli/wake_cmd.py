@@ -262,7 +262,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     model = _configured_model(args)
     sweeping = args.sweep or args.sweep_first or args.sweep_verifier
-    if sweeping and (args.threshold or args.verify_threshold):
+    if sweeping and (args.threshold is not None or args.verify_threshold is not None):
         raise SpeakerError(
             "--threshold and --verify-threshold set one pair; a sweep takes --sweep-first, --sweep-verifier"
         )

@@ -75,6 +75,19 @@ class Report:
                 )
         return lines + self.missed_lines() + self.woke_lines()
 
+    def tally(self, kind: str, seconds: float, count: int) -> None:
+        """One clip's outcome: for a phrase ("positive", "talk"), 1 if it was caught in time, else
+        0; for talk ("ordinary", "near"), how many times it woke the detector."""
+        if kind == "talk":
+            self.talk_positives += 1
+            self.talk_missed += 1 - count
+        elif kind == "positive":
+            self.positives += 1
+            self.missed += 1 - count
+        else:
+            self.hours[kind] += seconds / 3600
+            self.false[kind] += count
+
     def _level(self) -> str:
         return f" ({self.talk_below_db:g} dB below the phrase)" if self.talk_below_db is not None else ""
 
@@ -125,6 +138,12 @@ def _observe(job: tuple[str, int]) -> tuple[str, float, float | None, np.ndarray
     return job[0], len(clip.audio) / RATE, clip.phrase_end, steps
 
 
+def _caught(phrase_end: float, ends: list[float]) -> int:
+    """1 if a detection came close enough to the phrase's end to count as catching it, else 0."""
+    lo, hi = phrase_end + CAUGHT_WITHIN[0], phrase_end + CAUGHT_WITHIN[1]
+    return int(any(lo <= e <= hi for e in ends))
+
+
 def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
     """(kind, seconds, count, voice, sentences): detections in time for a positive; false ones
     otherwise, with the sentence each came in."""
@@ -136,8 +155,7 @@ def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
     if clip.phrase_end is None:
         heard = [clip.sentence_at(e) or "(between sentences)" for e in ends]
         return kind, seconds, len(ends), clip.voice, heard
-    lo, hi = clip.phrase_end + CAUGHT_WITHIN[0], clip.phrase_end + CAUGHT_WITHIN[1]
-    return kind, seconds, int(any(lo <= e <= hi for e in ends)), clip.voice, []
+    return kind, seconds, _caught(clip.phrase_end, ends), clip.voice, []
 
 
 @dataclass(frozen=True)
@@ -193,18 +211,10 @@ def evaluate(
         _workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
     ) as pool:
         for i, (kind, seconds, count, voice, woke) in enumerate(pool.map(_run, jobs, chunksize=4)):
-            if kind == "talk":
-                report.talk_positives += 1
-                report.talk_missed += 1 - count
-            elif kind == "positive":
-                report.positives += 1
-                report.missed += 1 - count
-                if not count:
-                    report.missed_by[" ".join(voice.split()[:2])] += 1  # without speed and pitch
-            else:
-                report.hours[kind] += seconds / 3600
-                report.false[kind] += count
-                report.woke.update((kind, sentence) for sentence in woke)
+            report.tally(kind, seconds, count)
+            if kind == "positive" and not count:
+                report.missed_by[" ".join(voice.split()[:2])] += 1  # without speed and pitch
+            report.woke.update((kind, sentence) for sentence in woke)
             if progress:
                 progress(i + 1, len(jobs))
     return report
@@ -287,18 +297,7 @@ def sweep(
         for i, (kind, seconds, phrase_end, steps) in enumerate(pool.map(_observe, jobs, chunksize=4)):
             for (threshold, verify), report in reports.items():
                 ends = detections(steps, threshold, verify, model.hits)
-                if phrase_end is None:
-                    report.hours[kind] += seconds / 3600
-                    report.false[kind] += len(ends)
-                    continue
-                lo, hi = phrase_end + CAUGHT_WITHIN[0], phrase_end + CAUGHT_WITHIN[1]
-                caught = any(lo <= e <= hi for e in ends)
-                if kind == "talk":
-                    report.talk_positives += 1
-                    report.talk_missed += not caught
-                else:
-                    report.positives += 1
-                    report.missed += not caught
+                report.tally(kind, seconds, len(ends) if phrase_end is None else _caught(phrase_end, ends))
             if progress:
                 progress(i + 1, len(jobs))
     return Sweep(detector.phrase, own, reports)
