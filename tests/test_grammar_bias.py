@@ -8,6 +8,7 @@ import pytest
 from speech import SpeechCache, require_model, split
 
 from skills.phrases import grammar
+from speaker.asr.base import usable_phrases
 from speaker.asr.pocketsphinx import LEAD_IN, PocketsphinxRecognizer, grammar_transitions
 from speaker.asr.vosk import segment
 from speaker.home.devices import Command, Device
@@ -119,3 +120,16 @@ def test_chinese_names_are_split_into_the_model_s_words() -> None:
     assert segment("客厅的灯", known) == ["客厅", "的", "灯"]
     assert segment("卧室空调", known) == ["卧室", "空调"]
     assert segment("花园灯", known) is None  # 花园 is not a word of this model: the phrase is left out
+
+
+def test_phrases_with_unknown_words_are_left_out_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    known = {"turn", "on", "off", "the", "lamp"}.__contains__
+    grammar_phrases = ["Turn on the lamp", "turn on the  lamp", "turn on the zorblax", "turn off the zorblax"]
+    grammar_phrases.append("")
+    with caplog.at_level("WARNING"):
+        usable = usable_phrases(grammar_phrases, lambda p: p.lower().split(), known, "the dictionary")
+    assert usable == ["turn on the lamp"]  # each once, as the model's words
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "2 grammar phrase(s) left out (e.g. 'turn on the zorblax'): not in the dictionary: zorblax"
+    ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from speaker.audio.chunk import AudioChunk
+
+log = logging.getLogger(__name__)
 
 
 class RecognitionStream(Protocol):
@@ -26,3 +30,29 @@ class SpeechRecognizer(Protocol):
 
     def start(self) -> RecognitionStream:
         """Begin one utterance."""
+
+
+def usable_phrases(
+    grammar: Iterable[str],
+    words_of: Callable[[str], list[str]],
+    known: Callable[[str], bool],
+    vocabulary: str,
+) -> list[str]:
+    """The grammar's phrases (as `words_of` splits them into the model's words) whose words the
+    model knows, each once; the others are left out with one warning, however many a device name
+    with an unknown word spoils. `vocabulary` names what the words were looked up in."""
+    usable, left_out, missing_words = [], [], set()
+    for phrase in grammar:
+        phrase_words = words_of(phrase)
+        missing = [w for w in phrase_words if not known(w)]
+        if missing:
+            left_out.append(phrase)
+            missing_words.update(missing)
+        elif phrase_words:
+            usable.append(" ".join(phrase_words))
+    if left_out:
+        log.warning(
+            "%d grammar phrase(s) left out (e.g. %r): not in %s: %s",
+            len(left_out), left_out[0], vocabulary, ", ".join(sorted(missing_words)),
+        )  # fmt: skip
+    return sorted(set(usable))

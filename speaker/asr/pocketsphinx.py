@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from speaker.asr.base import usable_phrases
 from speaker.audio.chunk import AudioChunk, check_frame
 from speaker.errors import ModelError, StageError
 
@@ -171,21 +172,9 @@ class PocketsphinxRecognizer:
         return decoder, frozenset(phrases)
 
     def _usable_phrases(self, decoder: Any) -> list[str]:
-        usable, left_out, missing_words = [], [], set()
-        for phrase in self.grammar:
-            phrase_words = words(phrase)
-            missing = [w for w in phrase_words if decoder.lookup_word(w) is None]
-            if missing:
-                left_out.append(phrase)
-                missing_words.update(missing)
-            elif phrase_words:
-                usable.append(" ".join(phrase_words))
-        if left_out:  # one line, however many phrases a device name with an unknown word spoils
-            log.warning(
-                "%d grammar phrase(s) left out (e.g. %r): not in the dictionary: %s",
-                len(left_out), left_out[0], ", ".join(sorted(missing_words)),
-            )  # fmt: skip
-        return sorted(set(usable))
+        return usable_phrases(
+            self.grammar, words, lambda w: decoder.lookup_word(w) is not None, "the dictionary"
+        )
 
     def start(self) -> PocketsphinxStream:
         if self._decoder is None:

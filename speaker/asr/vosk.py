@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from speaker.asr.base import usable_phrases
 from speaker.audio.chunk import AudioChunk, check_frame
 from speaker.errors import ModelError, StageError
 
@@ -111,26 +112,17 @@ class VoskRecognizer:
         return recognizer, frozenset(phrases)
 
     def _usable_phrases(self) -> list[str]:
-        usable, left_out, missing_words = [], [], set()
         known = functools.lru_cache(maxsize=None)(lambda w: in_vocabulary(self._model, w))
-        for phrase in self.grammar:
-            phrase_words = []
+
+        def words_of(phrase: str) -> list[str]:
+            found = []
             for word in phrase.lower().split():
                 # Chinese models write words apart ("客厅 的 灯"); a name typed as one string is split
                 pieces = [word] if known(word) else segment(word, known) if _CJK.search(word) else None
-                phrase_words.extend(pieces or [word])
-            missing = [w for w in phrase_words if not known(w)]
-            if missing:
-                left_out.append(phrase)
-                missing_words.update(missing)
-            elif phrase_words:
-                usable.append(" ".join(phrase_words))
-        if left_out:
-            log.warning(
-                "%d grammar phrase(s) left out (e.g. %r): not in the vosk vocabulary: %s",
-                len(left_out), left_out[0], ", ".join(sorted(missing_words)),
-            )  # fmt: skip
-        return sorted(set(usable))
+                found.extend(pieces or [word])
+            return found
+
+        return usable_phrases(self.grammar, words_of, known, "the vosk vocabulary")
 
     def start(self) -> VoskStream:
         if self._open is None:
