@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from speech import require_model
 
 from speaker.llm.llama import LlamaChatModel
 from speaker.models import ModelStore
@@ -56,6 +57,12 @@ def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # The real engines, loaded once per test module (a module may change their state, e.g. warm prompts).
+
+
+@pytest.fixture(scope="session")
+def vosk_ko(store: ModelStore) -> Path:
+    """The Korean vosk model (the only vosk model the registry has)."""
+    return require_model("SPEAKER_TEST_VOSK_KO")
 
 
 @pytest.fixture(scope="module")

@@ -166,11 +166,6 @@ KOREAN_COMMANDS = [
 
 
 @pytest.fixture(scope="module")
-def vosk_ko() -> Path:
-    return require_model("SPEAKER_TEST_VOSK_KO")
-
-
-@pytest.fixture(scope="module")
 def vosk_open(vosk_ko: Path) -> VoskRecognizer:
     recognizer = VoskRecognizer(vosk_ko, "ko")
     recognizer.load()

@@ -149,11 +149,6 @@ KOREAN_OTHERS = [
 
 
 @pytest.fixture(scope="module")
-def vosk_ko() -> Path:
-    return require_model("SPEAKER_TEST_VOSK_KO")
-
-
-@pytest.fixture(scope="module")
 def vosk_wake(vosk_ko: Path) -> VoskWakeWord:
     detector = VoskWakeWord(vosk_ko, "알렉사", language="ko")
     detector.load()
