@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from speaker.audio.chunk import AudioChunk
+from speaker.errors import StageError
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,40 @@ class RecognitionStream(Protocol):
 
     def abandon(self) -> None:
         """Drop the utterance unfinished (the wake was false, the input ended, a new turn began)."""
+
+
+class Utterance:
+    """What every recognition stream keeps: whether its utterance is still open, and when and what
+    it last reported as a partial transcript."""
+
+    def __init__(self) -> None:
+        self._active = True
+        self._since_partial = 0.0
+        self._partial = ""
+
+    def _check_open(self) -> None:
+        if not self._active:
+            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
+
+    def _close(self) -> None:
+        """The utterance ends here (`finish`); a second end is an error."""
+        self._check_open()
+        self._active = False
+
+    def _partial_due(self, frame: AudioChunk, every: float, now: bool = False) -> bool:
+        """True once `every` seconds of audio have come since the last partial (or `now`)."""
+        self._since_partial += frame.duration
+        if self._since_partial < every and not now:
+            return False
+        self._since_partial = 0.0
+        return True
+
+    def _changed(self, text: str) -> str | None:
+        """`text` if it is a new partial transcript, else None."""
+        if text and text != self._partial:
+            self._partial = text
+            return text
+        return None
 
 
 class SpeechRecognizer(Protocol):

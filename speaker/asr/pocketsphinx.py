@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from speaker.asr.base import usable_phrases
+from speaker.asr.base import Utterance, usable_phrases
 from speaker.audio.chunk import AudioChunk, check_frame
 from speaker.errors import ModelError, StageError
 
@@ -246,16 +246,14 @@ def dictionary_phones(dictionary: Path) -> tuple[str, ...]:
     return tuple(sorted(phones))
 
 
-class PocketsphinxStream:
+class PocketsphinxStream(Utterance):
     """One utterance: every frame goes to the decoder(s) as it arrives, so `finish` only wraps up."""
 
     def __init__(self, recognizer: PocketsphinxRecognizer) -> None:
+        super().__init__()
         self._recognizer = recognizer
         self._decoders = [d for d in (recognizer._decoder, recognizer._grammar_decoder) if d is not None]
         self._phrases = recognizer._phrases  # the grammar this utterance is decoded with
-        self._active = True
-        self._since_partial = 0.0
-        self._partial = ""
         try:
             for decoder in self._decoders:
                 decoder.start_utt()
@@ -264,28 +262,19 @@ class PocketsphinxStream:
 
     def accept(self, frame: AudioChunk) -> str | None:
         check_frame(frame, "asr")
-        if not self._active:
-            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
+        self._check_open()
         try:
             for decoder in self._decoders:
                 decoder.process_raw(frame.audio, False, False)
         except RuntimeError as exc:
             raise StageError("asr", f"pocketsphinx failed on a frame: {exc}") from exc
-        self._since_partial += frame.duration
-        if self._since_partial < PARTIAL_EVERY:
+        if not self._partial_due(frame, PARTIAL_EVERY):
             return None
-        self._since_partial = 0.0
         hyp = self._decoders[0].hyp()
-        text = hyp.hypstr if hyp is not None else ""
-        if text and text != self._partial:
-            self._partial = text
-            return text
-        return None
+        return self._changed(hyp.hypstr if hyp is not None else "")
 
     def finish(self) -> str:
-        if not self._active:
-            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
-        self._active = False
+        self._close()
         try:
             texts = []
             for decoder in self._decoders:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from speaker.asr.base import usable_phrases
+from speaker.asr.base import Utterance, usable_phrases
 from speaker.audio.chunk import AudioChunk, check_frame
 from speaker.errors import ModelError, StageError
 
@@ -133,45 +133,34 @@ class VoskRecognizer:
         return self._stream
 
 
-class VoskStream:
+class VoskStream(Utterance):
     """One utterance. vosk may end segments on its own (pauses): their texts are joined."""
 
     def __init__(self, open_rec: Any, grammar_rec: Any, phrases: frozenset[str]) -> None:
+        super().__init__()
         self._recognizers = [r for r in (open_rec, grammar_rec) if r is not None]
         self._texts: list[list[str]] = [[] for _ in self._recognizers]
         self._phrases = phrases
-        self._active = True
-        self._since_partial = 0.0
-        self._partial = ""
         for recognizer in self._recognizers:
             recognizer.Reset()
 
     def accept(self, frame: AudioChunk) -> str | None:
         check_frame(frame, "asr")
-        if not self._active:
-            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
+        self._check_open()
         try:
             ended = [r.AcceptWaveform(frame.audio) for r in self._recognizers]
             for texts, recognizer, segment_ended in zip(self._texts, self._recognizers, ended, strict=True):
                 if segment_ended:
                     texts.append(result_text(recognizer.Result()))
-            self._since_partial += frame.duration
-            if self._since_partial < PARTIAL_EVERY and not ended[0]:
+            if not self._partial_due(frame, PARTIAL_EVERY, now=ended[0]):
                 return None
-            self._since_partial = 0.0
             current = "" if ended[0] else json.loads(self._recognizers[0].PartialResult())["partial"]
         except Exception as exc:
             raise StageError("asr", f"vosk failed on a frame: {exc}") from exc
-        text = clean(" ".join((*self._texts[0], current)))
-        if text and text != self._partial:
-            self._partial = text
-            return text
-        return None
+        return self._changed(clean(" ".join((*self._texts[0], current))))
 
     def finish(self) -> str:
-        if not self._active:
-            raise StageError("asr", "this recognition stream is finished (or a newer one was started)")
-        self._active = False
+        self._close()
         try:
             # the grammar's final is the cheaper one (~15 ms vs 15-60 ms): when it is a command, done
             if len(self._recognizers) == 2:
