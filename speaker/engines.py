@@ -28,14 +28,19 @@ def _pocketsphinx_wake(s: Settings, store: ModelStore) -> Any:
 
 
 def _classifier_wake(s: Settings, store: ModelStore) -> Any:
-    from speaker.wake.classifier import ClassifierWakeWord, bundled_model
+    from speaker.wake.classifier import OFF, ClassifierWakeWord, bundled_model
 
     if isinstance(store, _Pinned):  # an over-the-air update: its file is the wake model
         path = store.model.main
     else:
         path = s.wake.classifier or bundled_model()
+    phones = s.wake.phone_threshold
     return ClassifierWakeWord(
-        path, threshold=s.wake.score_threshold, phrase=s.wake.phrase, verify_threshold=s.wake.verify_threshold
+        path,
+        threshold=s.wake.score_threshold,
+        phrase=s.wake.phrase,
+        verify_threshold=s.wake.verify_threshold,
+        phone_threshold=OFF if phones == "off" else (float(phones) if phones is not None else None),
     )
 
 

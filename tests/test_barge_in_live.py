@@ -102,7 +102,7 @@ def test_its_own_voice_saying_the_wake_phrase_does_not_wake_it_but_the_user_sayi
     # The same words from the user, after the reply, wake it: the clock answers.
     wakes = log.named("wake")
     assert len(wakes) == 2 and wakes[1].audio > 10.0
-    assert done[1].reply.startswith("It's"), done[1]
+    assert done[1].reply.startswith("It's"), (done[1].transcript, [(w.audio, w.score) for w in wakes])
 
 
 def test_hey_computer_stop_interrupts_a_long_reply(voice: PiperSpeech, tmp_path: Path) -> None:

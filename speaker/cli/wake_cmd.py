@@ -21,7 +21,14 @@ examples:
                                                          full one, it lists the sentences that woke it
   speaker wake eval --sweep --seed 7                     misses and false wakes for many pairs of
                                                          thresholds, from one run: for choosing them
+  speaker wake eval --phone-sweep=-20,-12,-8,-5           misses and false wakes at several
+                                                         thresholds of the phone check, from one run
+  speaker wake phones ~/jarvis.npz --threshold -8        (re)set a model's phone check
   speaker wake test recording.wav                        when and how surely it hears the phrase
+
+Every hit of the two networks then goes to a phone check: a phone recognizer (trained once, for
+any phrase) must find the phrase's phones, in order, in the audio around it (0.7 s after it
+included). It turns down most sound-alikes ("hey computes", "hey, can pewter ...").
 
 Over background talk (a TV) the default model misses about half of the phrases. A model trained
 with talk under a share of its clips hears more of them and wakes for nothing more often; joined
@@ -56,6 +63,23 @@ def _between(low: float, high: float, *, open_ends: bool) -> type[float]:
 THRESHOLD = _between(0.0, 1.0, open_ends=True)
 
 
+def _phone_threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not -100.0 <= value <= 50.0:
+        raise argparse.ArgumentTypeError(f"a phone check threshold is a number from -100 to 50, got {text}")
+    return value
+
+
+def _phone_thresholds(text: str) -> tuple[float, ...]:
+    values = tuple(_phone_threshold(part.strip()) for part in text.split(",") if part.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one threshold, e.g. -12,-8,-5")
+    return tuple(sorted(set(values)))
+
+
 def _thresholds(text: str) -> tuple[float, ...]:
     """An argparse type: comma-separated thresholds, each in 0..1."""
     values = tuple(THRESHOLD(part.strip()) for part in text.split(",") if part.strip())
@@ -71,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="wake_command", metavar="{train,eval,join,test}", required=True)
+    sub = p.add_subparsers(dest="wake_command", metavar="{train,eval,phones,join,test}", required=True)
     t = sub.add_parser("train", help="make a wake model for a phrase (from synthetic speech)")
     t.add_argument("phrase", help='the wake phrase, e.g. "hey jarvis" (two or three words work best)')
     t.add_argument("--out", type=Path, help="where to write the model (default: ./<phrase>.npz)")
@@ -140,6 +164,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--verify-threshold", type=THRESHOLD, help="the same for the verifier (0..1)")
     e.add_argument(
+        "--phone-threshold",
+        type=_phone_threshold,
+        metavar="T",
+        help="try another threshold for the phone check (-100..50; higher turns down more)",
+    )
+    e.add_argument("--no-phones", action="store_true", help="leave the phone check out")
+    e.add_argument(
+        "--phone-sweep",
+        type=_phone_thresholds,
+        metavar="LIST",
+        help="the figures at each of these phone check thresholds (comma-separated, after '=':"
+        " --phone-sweep=-9,-6), from one run in which every hit of the networks is let through"
+        " with its phone score",
+    )
+    e.add_argument(
         "--sweep",
         action="store_true",
         help="the figures for many pairs of thresholds (the first network's and the verifier's) from"
@@ -176,6 +215,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     j.add_argument("--threshold", type=THRESHOLD, help="OTHER's first-network threshold (0..1)")
     j.add_argument("--verify-threshold", type=THRESHOLD, help="OTHER's verifier threshold (0..1)")
     j.set_defaults(func=run_join)
+    ph = sub.add_parser(
+        "phones",
+        help="set (or remove) a model's phone check",
+        description=(
+            "Writes the phone check into a wake model: the phrase's pronunciations (espeak-ng, the"
+            " accents the phone recognizer learned) and the threshold its score must reach"
+            ": how much more likely than any other phone the phrase's weakest phone must be heard, at"
+            " its surest moment (a log probability; below 0, another phone may be a little likelier)."
+        ),
+    )
+    ph.add_argument("model", type=Path, help="the wake model file")
+    ph.add_argument(
+        "--threshold",
+        type=_phone_threshold,
+        default=None,
+        help="the score to reach (default: the model's, or -8)",
+    )
+    ph.add_argument(
+        "--after",
+        type=_between(0.3, 1.2, open_ends=False),
+        default=None,
+        metavar="SECONDS",
+        help="how long after a hit the check listens before it decides (default 0.7)",
+    )
+    ph.add_argument("--remove", action="store_true", help="remove the phone check instead")
+    ph.add_argument("--out", type=Path, help="where to write (default: over MODEL)")
+    ph.set_defaults(func=run_phones)
     w = sub.add_parser("test", help="run the configured wake word on a WAV file and print each detection")
     w.add_argument("wav", type=Path, help="a WAV file (any rate and channel count)")
     w.set_defaults(func=run_test)
@@ -258,7 +324,17 @@ def _configured_model(args: argparse.Namespace) -> Path:
 def run_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from speaker.wake.training.evaluate import SWEEP_FIRST, SWEEP_VERIFIER, Clips, evaluate, sweep
+    from speaker.wake.classifier import OFF
+    from speaker.wake.model import WakeModel
+    from speaker.wake.training.evaluate import (
+        SWEEP_FIRST,
+        SWEEP_VERIFIER,
+        Clips,
+        PhoneSweep,
+        evaluate,
+        evaluate_phones,
+        sweep,
+    )
 
     model = _configured_model(args)
     sweeping = args.sweep or args.sweep_first or args.sweep_verifier
@@ -266,6 +342,11 @@ def run_eval(args: argparse.Namespace) -> int:
         raise SpeakerError(
             "--threshold and --verify-threshold set one pair; a sweep takes --sweep-first, --sweep-verifier"
         )
+    if args.no_phones and (args.phone_threshold is not None or args.phone_sweep):
+        raise SpeakerError("--no-phones leaves the phone check out: it has no threshold to try")
+    if sweeping and args.phone_sweep:
+        raise SpeakerError("sweep the networks' thresholds or the phone check's, one at a time")
+    phones = OFF if args.no_phones else args.phone_threshold
     clips = Clips(
         positives=args.positives,
         ordinary_hours=args.hours,
@@ -292,17 +373,57 @@ def run_eval(args: argparse.Namespace) -> int:
                 )
             except ValueError as exc:
                 raise SpeakerError(str(exc)) from exc
+        elif args.phone_sweep:
+            try:
+                reports = evaluate_phones(
+                    model,
+                    clips,
+                    args.phone_sweep,
+                    threshold=args.threshold,
+                    verify_threshold=args.verify_threshold,
+                    progress=progress,
+                )
+            except ValueError as exc:
+                raise SpeakerError(str(exc)) from exc
+            report = PhoneSweep(reports, WakeModel.load(model).phones)
         else:
             report = evaluate(
                 model,
                 clips,
                 threshold=args.threshold,
                 verify_threshold=args.verify_threshold,
+                phone_threshold=phones,
                 progress=progress,
             )
     print(f"model: {model}")
     for line in report.lines():
         print(line)
+    return 0
+
+
+def run_phones(args: argparse.Namespace) -> int:
+    from speaker.wake.model import WakeModel
+    from speaker.wake.phones import DEFAULT_THRESHOLD, check_settings
+
+    path = args.model.expanduser()
+    model = WakeModel.load(path)
+    out = (args.out or args.model).expanduser()
+    if args.remove:
+        model.phones = None
+        model.save(out)
+        print(f"wrote {out}: no phone check")
+        return 0
+    old = model.phones or {}
+    model.phones = check_settings(
+        model.phrase,
+        args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD),
+        args.after if args.after is not None else old.get("after_s", 0.7),
+    )
+    model.save(out)
+    check = model.phones
+    print(f"wrote {out}: phone check at {check['threshold']:g}, {check['after_s']:g} s after a hit")
+    for phones in check["pronunciations"]:
+        print("  " + " ".join(phones))
     return 0
 
 
@@ -343,6 +464,10 @@ def run_test(args: argparse.Namespace) -> int:
     audio = read_mono16k(args.wav)
     found = detect_all(detector, audio)
     for detection in found:
-        print(f"{detection.end:7.2f} s  {detection.phrase!r}  score {detection.score:.3f}")
+        phones = f"  phone check {detection.phone_score:.2f}" if detection.phone_score is not None else ""
+        print(f"{detection.end:7.2f} s  {detection.phrase!r}  score {detection.score:.3f}{phones}")
     print(f"{len(found)} detection(s) in {audio.duration:.1f} s of {args.wav}")
+    turned_down = getattr(detector, "phone_rejects", 0)
+    if turned_down:
+        print(f"{turned_down} hit(s) of the networks turned down by the phone check")
     return 0 if found else 1

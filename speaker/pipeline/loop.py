@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 PLAYBACK_TAIL = 0.25  # seconds after playback during which the room still echoes the reply
 FOLLOW_UP_QUIET = 0.2  # a follow-up is speech that starts after the reply, not talk that ran over it
+REPLAY_BEFORE_S = 0.05  # the trained detector's phrase end is this late (classifier.PHRASE_END_OFFSET)
 RECENT_SECONDS = 1.5  # audio kept while waiting for the wake word: the detector fires late
 
 
@@ -243,7 +244,9 @@ class VoiceLoop:
         self.listener.start(detection.end)
         # The detector fires a little after the phrase ended, and people do not pause
         # after "hey computer": what followed the phrase is the start of the request.
-        after = [(f, t) for f, t in self._recent if f.timestamp >= detection.end - 1e-6]
+        # A detection that waited for audio after the phrase (the trained wake word's phone check)
+        # hands over the frames from where one given at once would have: just before its end.
+        after = [(f, t) for f, t in self._recent if f.timestamp >= detection.end - REPLAY_BEFORE_S - 1e-6]
         self._recent.clear()
         for held, held_arrived in after:
             if self.state is not State.LISTENING:

@@ -13,6 +13,7 @@ class Detection:
     phrase: str
     score: float  # engine-specific confidence; larger is surer
     end: float  # input audio time at which the phrase was heard
+    phone_score: float | None = None  # the trained engine's phone check, when it ran (phones.py)
 
 
 class WakeWordDetector(Protocol):
@@ -38,4 +39,6 @@ def detect_all(detector: WakeWordDetector, audio: AudioChunk, frame_samples: int
         if detection is not None:
             found.append(detection)
             detector.reset()
-    return found
+    flush = getattr(detector, "flush", None)  # a detection that waits for audio after the phrase
+    last = flush() if flush is not None else None
+    return found + ([last] if last is not None else [])

@@ -14,6 +14,7 @@ embeddings are computed then, so the classifier always sees what it was trained 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from speaker.errors import ModelError
 from speaker.wake.base import Detection
 from speaker.wake.features import RATE, STEP, Embedder, EmbeddingStream, window_end_seconds
 from speaker.wake.model import WakeModel, same_phrase
+from speaker.wake.phones import PhoneCheck, bundled_phones, load_phone_model
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ GAP_SECONDS = 0.25
 # after a reply, after a gap) gets that history as quiet room noise, as training put before every
 # phrase, so that "hey computer" said at once is heard. A whole number of 80 ms steps.
 HISTORY_SECONDS = 2.72
+OFF = float("-inf")  # as phone_threshold: no phone check (a model's own threshold is > -inf)
+RECORD = -1e30  # as phone_threshold: every hit passes, with its phone score (for a phone sweep)
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,8 +69,10 @@ class ClassifierWakeWord:
         gate: bool = True,
         phrase: str | None = None,
         verify_threshold: float | None = None,
+        phone_threshold: float | None = None,
     ) -> None:
         self.model_path = Path(model_path)
+        self.phone_override = phone_threshold  # None: the model's own; OFF: no phone check
         self.expected_phrase = phrase  # the configured phrase: the model must be for it
         self.threshold_override = threshold
         self.verify_override = verify_threshold
@@ -77,6 +83,9 @@ class ClassifierWakeWord:
         self.verify_threshold = verify_threshold or 0.0  # 0: no verifier, or not loaded yet
         self.last_score = 0.0
         self.last_verify_score = 0.0  # the verifier's, when the first stage last fired
+        self.last_phone_score = 0.0  # the phone check's, when it last ran
+        self.phone_check: PhoneCheck | None = None
+        self.phone_rejects = 0  # hits the networks made that the phone check turned down
         # Set by the voice loop while its reply plays (barge-in): the verifier's longer view then
         # holds the reply's echo residue before the phrase, which it never heard in training, and
         # it turns down "hey computer, stop" about one time in five; the first stage decides alone
@@ -114,7 +123,12 @@ class ClassifierWakeWord:
         if self.model is None or self._embedder is None:
             raise RuntimeError("ClassifierWakeWord.load() must be called first")
         other = ClassifierWakeWord(
-            self.model_path, self.threshold_override, self.gate, self.expected_phrase, self.verify_override
+            self.model_path,
+            self.threshold_override,
+            self.gate,
+            self.expected_phrase,
+            self.verify_override,
+            self.phone_override,
         )
         other._use(self.model, self._embedder)
         return other
@@ -125,8 +139,23 @@ class ClassifierWakeWord:
         self.threshold = self.threshold_override or model.threshold
         self.verify_threshold = self.verify_override or (model.verifier.threshold if model.verifier else 0.0)
         self._embedder = embedder
-        self._stream = EmbeddingStream(embedder, keep_windows=model.span)
+        self.phone_check = self._phone_check(model)
+        keep = self.phone_check.before_s + self.phone_check.after_s + 0.5 if self.phone_check else 0.0
+        self._stream = EmbeddingStream(embedder, keep_windows=model.span, keep_seconds=keep)
         self.reset()
+
+    def _phone_check(self, model: WakeModel) -> PhoneCheck | None:
+        if model.phones is None or self.phone_override == OFF:
+            return None
+        recognizer = load_phone_model(str(bundled_phones()))
+        sequences = [recognizer.ids(p) for p in model.phones["pronunciations"]]
+        return PhoneCheck(
+            recognizer,
+            [s for s in sequences if s],
+            self.phone_override if self.phone_override is not None else model.phones["threshold"],
+            model.phones["before_s"],
+            model.phones["after_s"],
+        )
 
     def reset(self) -> None:
         if self._stream is not None:
@@ -139,6 +168,8 @@ class ClassifierWakeWord:
         self._voiced_at = -1e9
         self._origin = self._next = None
         self._streak = 0
+        self._pending: tuple[Detection, float] | None = None  # a hit waiting for the phone check
+        self._rest_until = 0.0  # stream time before which hits are not taken (after a rejection)
         self._seen = 0  # samples since the stream started (the quiet history included)
         if self._stream is not None:
             self._stream.push(_quiet_history())
@@ -163,6 +194,22 @@ class ClassifierWakeWord:
         for _ in range(stream.push(samples)):
             detection = self._decide(stream, model) or detection
         return detection
+
+    def flush(self) -> Detection | None:
+        """At the end of the input: decide a hit still waiting for the phone check, with quiet
+        after the audio (a recording that ends right after the phrase)."""
+        stream, model = self._stream, self.model
+        if self._pending is None or stream is None or model is None or self.phone_check is None:
+            return None
+        quiet = _quiet_history()
+        while self._pending is not None and len(quiet) >= STEP:  # a step at a time, as live
+            stream.push(quiet[:STEP])
+            quiet = quiet[STEP:]
+            detection = self._decide(stream, model)
+            if detection is not None:
+                return detection
+        self._pending = None
+        return None
 
     def _start_at(self, timestamp: float, stream: EmbeddingStream) -> None:
         """Place the stream's time 0 (the quiet history's start) on the input's 80 ms grid.
@@ -211,6 +258,8 @@ class ClassifierWakeWord:
         if stream.windows < model.span:
             return None
         window_end = window_end_seconds(stream.windows - 1)
+        if self._pending is not None:
+            return self._check_phones(stream, window_end)
         span = window_end_seconds(model.windows - 1)  # the audio one decision looks at (~2 s)
         end = (self._origin or 0.0) + window_end + PHRASE_END_OFFSET
         if self._vad is not None and window_end - self._voiced_at > span:
@@ -230,6 +279,8 @@ class ClassifierWakeWord:
             self.observer(end, self.last_score, verify)
             return None
         self._streak = self._streak + 1 if self.last_score >= self.threshold else 0
+        if window_end < self._rest_until:
+            return None
         heard = self._streak >= model.hits
         heard = heard and self._verified(model.verifier, embeddings, self.verify_threshold)
         if not heard and model.alternate is not None and not self.double_talk:
@@ -237,4 +288,29 @@ class ClassifierWakeWord:
         if not heard:
             return None
         self._streak = 0
-        return Detection(phrase=model.phrase, score=round(self.last_score, 4), end=end)
+        detection = Detection(phrase=model.phrase, score=round(self.last_score, 4), end=end)
+        if self.phone_check is None or self.double_talk:
+            return detection
+        self._pending = (detection, window_end + PHRASE_END_OFFSET)
+        return None
+
+    def _check_phones(self, stream: EmbeddingStream, window_end: float) -> Detection | None:
+        """A hit waits until the phone check can hear `after_s` past it; then it counts or not."""
+        assert self._pending is not None and self.phone_check is not None and self._embedder is not None
+        detection, hit = self._pending
+        check = self.phone_check
+        if window_end < hit + check.after_s:
+            return None
+        self._pending = None
+        mel = stream.mel_between(hit - check.before_s, hit + check.after_s)
+        if mel is None:
+            return None
+        self.last_phone_score = check.score(self._embedder, mel)
+        if self.last_phone_score >= check.threshold:
+            return dataclasses.replace(detection, phone_score=round(self.last_phone_score, 3))
+        self.phone_rejects += 1
+        # the networks still hear what was turned down: no new hit until it has left their view
+        assert self.model is not None
+        self._rest_until = hit + window_end_seconds(self.model.windows - 1)
+        log.debug("wake word: phone check turned down a hit (%.2f)", self.last_phone_score)
+        return None

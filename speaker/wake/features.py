@@ -95,11 +95,14 @@ class Embedder:
             parts.append(self.step_frames(audio[max(0, end - STEP - _OVERLAP) : end]))
         return np.concatenate(parts) if parts else np.zeros((0, N_MELS), np.float32)
 
-    def embed_windows(self, mel: np.ndarray, first: int, count: int, batch: int = 128) -> np.ndarray:
-        """Embeddings of `count` windows from window `first` of a mel array: (count, 96)."""
+    def embed_windows(
+        self, mel: np.ndarray, first: int, count: int, batch: int = 128, hop: int = FRAMES_PER_STEP
+    ) -> np.ndarray:
+        """Embeddings of `count` windows from window `first` of a mel array, `hop` frames apart
+        (one step, 80 ms, unless told): (count, 96)."""
         if count <= 0:
             return np.zeros((0, EMBEDDING_DIM), np.float32)
-        starts = (first + np.arange(count)) * FRAMES_PER_STEP
+        starts = (first + np.arange(count)) * hop
         windows = np.stack([mel[s : s + WINDOW_FRAMES] for s in starts])[..., np.newaxis]
         out = [
             self._embedding.run(None, {self._embedding_input: windows[i : i + batch]})[0]
@@ -121,9 +124,14 @@ class EmbeddingStream:
     asked for with `latest(n)`, which fills in any earlier windows it skipped.
     """
 
-    def __init__(self, embedder: Embedder, keep_windows: int) -> None:
+    def __init__(self, embedder: Embedder, keep_windows: int, keep_seconds: float = 0.0) -> None:
         self.embedder = embedder
         self.keep_windows = keep_windows
+        # mel frames kept: those of keep_windows windows, or of the last keep_seconds if more
+        self.keep_frames = max(
+            WINDOW_FRAMES + FRAMES_PER_STEP * (keep_windows + 1),
+            int(keep_seconds * RATE / 160) + FRAMES_PER_STEP,
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -147,11 +155,18 @@ class EmbeddingStream:
             self._frames += len(frames)
             self.steps += 1
             done += 1
-        keep_frames = WINDOW_FRAMES + FRAMES_PER_STEP * (self.keep_windows + 1)
-        if len(self._mel) > keep_frames:
-            drop = len(self._mel) - keep_frames
+        if len(self._mel) > self.keep_frames:
+            drop = len(self._mel) - self.keep_frames
             self._mel, self._mel_first = self._mel[drop:], self._mel_first + drop
         return done
+
+    def mel_between(self, start: float, end: float) -> np.ndarray | None:
+        """The mel frames of stream time start..end seconds (None if they are gone or not here yet)."""
+        first = max(0, round((start * RATE - 512) / 160))
+        last = round((end * RATE - 512) / 160)
+        if first < self._mel_first or last > self._frames:
+            return None
+        return self._mel[first - self._mel_first : last - self._mel_first]
 
     @property
     def windows(self) -> int:

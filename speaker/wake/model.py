@@ -61,6 +61,9 @@ class WakeModel:
     info: dict[str, Any] = field(default_factory=dict)  # how it was made, its evaluation figures
     verifier: WakeModel | None = None  # a second network that must agree (same phrase, longer view)
     alternate: WakeModel | None = None  # another route that may wake it (trained over other talk)
+    # the phone check (phones.py): {"pronunciations": [[phone, ...], ...], "threshold": float,
+    # "before_s": float, "after_s": float}; None: no such check
+    phones: dict[str, Any] | None = None
 
     @property
     def span(self) -> int:
@@ -100,6 +103,8 @@ class WakeModel:
             header["alternate"] = self.alternate._network("a_", arrays)
             if self.alternate.verifier is not None:
                 header["alternate"]["verifier"] = self.alternate.verifier._network("av_", arrays)
+        if self.phones is not None:
+            header["phones"] = self.phones
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as out:
@@ -144,6 +149,7 @@ class WakeModel:
         try:
             model = cls._from(str(header["phrase"]), header, arrays, "")
             model.hits, model.info = int(header.get("hits", 1)), dict(header.get("info", {}))
+            model.phones = _phone_check(header.get("phones"))
             if header.get("verifier") is not None:
                 model.verifier = cls._from(model.phrase, header["verifier"], arrays, "v_")
             if header.get("alternate") is not None:
@@ -180,3 +186,18 @@ class WakeModel:
             self.verifier.check(path, f"{part} (its verifier)")
         if self.alternate is not None:
             self.alternate.check(path, " (its alternate route)")
+
+
+def _phone_check(fields: Any) -> dict[str, Any] | None:
+    """The phone check's settings from a header, checked (a ValueError when they do not fit)."""
+    if fields is None:
+        return None
+    pronunciations = [[str(p) for p in seq] for seq in fields["pronunciations"]]
+    if not pronunciations or not all(pronunciations):
+        raise ValueError("'phones' with no pronunciation")
+    return {
+        "pronunciations": pronunciations,
+        "threshold": float(fields["threshold"]),
+        "before_s": float(fields.get("before_s", 2.3)),
+        "after_s": float(fields.get("after_s", 0.7)),
+    }

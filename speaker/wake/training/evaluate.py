@@ -22,7 +22,7 @@ import numpy as np
 
 from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
-from speaker.wake.classifier import ClassifierWakeWord
+from speaker.wake.classifier import RECORD, ClassifierWakeWord
 from speaker.wake.features import RATE
 from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
 from speaker.wake.training.texts import similar_words
@@ -75,6 +75,18 @@ class Report:
                 )
         return lines + self.missed_lines() + self.woke_lines()
 
+    def add(self, outcome: Outcome, phone_threshold: float | None = None) -> None:
+        count = outcome.count(phone_threshold)
+        self.tally(outcome.kind, outcome.seconds, count)
+        if outcome.kind == "positive" and not count:
+            self.missed_by[" ".join(outcome.voice.split()[:2])] += 1  # without speed and pitch
+        if outcome.phrase_end is None:
+            self.woke.update(
+                (outcome.kind, sentence)
+                for _, phones, sentence in outcome.found
+                if phone_threshold is None or phones is None or phones >= phone_threshold
+            )
+
     def tally(self, kind: str, seconds: float, count: int) -> None:
         """One clip's outcome: for a phrase ("positive", "talk"), 1 if it was caught in time, else
         0; for talk ("ordinary", "near"), how many times it woke the detector."""
@@ -116,13 +128,21 @@ _DETECTOR: ClassifierWakeWord | None = None
 _STEPS: list[tuple[float, float, float]] = []  # what the detector observed (a sweep's workers)
 
 
-def _init(
-    recipe: Recipe, model_path: str, thresholds: tuple[float | None, float | None], observe: bool = False
-) -> None:
+Thresholds = tuple[float | None, float | None, float | None]  # first network, verifier, phone check
+
+
+def _detector(model_path: Path | str, thresholds: Thresholds) -> ClassifierWakeWord:
+    detector = ClassifierWakeWord(
+        model_path, threshold=thresholds[0], verify_threshold=thresholds[1], phone_threshold=thresholds[2]
+    )
+    detector.load()  # a broken model fails here, before any work
+    return detector
+
+
+def _init(recipe: Recipe, model_path: str, thresholds: Thresholds, observe: bool = False) -> None:
     global _MAKER, _DETECTOR
     _MAKER = ClipMaker(recipe)
-    _DETECTOR = ClassifierWakeWord(model_path, threshold=thresholds[0], verify_threshold=thresholds[1])
-    _DETECTOR.load()
+    _DETECTOR = _detector(model_path, thresholds)
     if observe:
         _DETECTOR.observer = lambda end, score, verify: _STEPS.append((end, score, verify))
 
@@ -144,18 +164,35 @@ def _caught(phrase_end: float, ends: list[float]) -> int:
     return int(any(lo <= e <= hi for e in ends))
 
 
-def _run(job: tuple[str, int]) -> tuple[str, float, int, str, list[str]]:
-    """(kind, seconds, count, voice, sentences): detections in time for a positive; false ones
-    otherwise, with the sentence each came in."""
-    kind = job[0]
+@dataclass
+class Outcome:
+    """One clip's detections: (end, phone score or None, the sentence it came in for talk)."""
+
+    kind: str
+    seconds: float
+    phrase_end: float | None
+    voice: str
+    found: list[tuple[float, float | None, str]]
+
+    def count(self, phone_threshold: float | None = None) -> int:
+        """For a phrase, 1 if it was caught in time, else 0; for talk, how many times it woke (only
+        detections whose phone score reaches `phone_threshold` count, when one is given)."""
+        ends = [e for e, p, _ in self.found if phone_threshold is None or p is None or p >= phone_threshold]
+        return len(ends) if self.phrase_end is None else _caught(self.phrase_end, ends)
+
+
+def _run(job: tuple[str, int]) -> Outcome:
     assert _MAKER is not None and _DETECTOR is not None
     clip = _MAKER.make(job)
-    ends = [d.end for d in detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))]
-    seconds = len(clip.audio) / RATE
-    if clip.phrase_end is None:
-        heard = [clip.sentence_at(e) or "(between sentences)" for e in ends]
-        return kind, seconds, len(ends), clip.voice, heard
-    return kind, seconds, _caught(clip.phrase_end, ends), clip.voice, []
+    found = [
+        (
+            d.end,
+            d.phone_score,
+            "" if clip.phrase_end is not None else clip.sentence_at(d.end) or "(between sentences)",
+        )
+        for d in detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))
+    ]
+    return Outcome(job[0], len(clip.audio) / RATE, clip.phrase_end, clip.voice, found)
 
 
 @dataclass(frozen=True)
@@ -172,10 +209,9 @@ class Clips:
 
 
 def _setup(
-    model_path: Path, clips: Clips, thresholds: tuple[float | None, float | None]
+    model_path: Path, clips: Clips, thresholds: Thresholds
 ) -> tuple[ClassifierWakeWord, Recipe, list[tuple[str, int]]]:
-    detector = ClassifierWakeWord(model_path, threshold=thresholds[0], verify_threshold=thresholds[1])
-    detector.load()  # a broken model fails here, before any work
+    detector = _detector(model_path, thresholds)
     recipe = Recipe(
         detector.phrase,
         evaluation=True,
@@ -202,22 +238,50 @@ def evaluate(
     *,
     threshold: float | None = None,
     verify_threshold: float | None = None,
+    phone_threshold: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    thresholds = (threshold, verify_threshold)
+    """`phone_threshold`: the phone check's (None: the model's own; classifier.OFF: none)."""
+    return evaluate_phones(
+        model_path,
+        clips,
+        None,
+        threshold=threshold,
+        verify_threshold=verify_threshold,
+        phone_threshold=phone_threshold,
+        progress=progress,
+    )[None]
+
+
+def evaluate_phones(
+    model_path: Path,
+    clips: Clips,
+    phone_thresholds: tuple[float, ...] | None,
+    *,
+    threshold: float | None = None,
+    verify_threshold: float | None = None,
+    phone_threshold: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[float | None, Report]:
+    """A report for each of `phone_thresholds`, from one run that lets every hit through with its
+    phone score (None: one report, the detector deciding as configured)."""
+    if phone_thresholds is not None:
+        phone_threshold = RECORD
+    thresholds = (threshold, verify_threshold, phone_threshold)
     detector, recipe, jobs = _setup(model_path, clips, thresholds)
-    report = Report(detector.phrase, talk_below_db=clips.talk_below_db)
+    if phone_thresholds is not None and detector.phone_check is None:
+        raise ValueError(f"{model_path} has no phone check to sweep")
+    keys: tuple[float | None, ...] = phone_thresholds if phone_thresholds is not None else (None,)
+    reports = {key: Report(detector.phrase, talk_below_db=clips.talk_below_db) for key in keys}
     with ProcessPoolExecutor(
         _workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
     ) as pool:
-        for i, (kind, seconds, count, voice, woke) in enumerate(pool.map(_run, jobs, chunksize=4)):
-            report.tally(kind, seconds, count)
-            if kind == "positive" and not count:
-                report.missed_by[" ".join(voice.split()[:2])] += 1  # without speed and pitch
-            report.woke.update((kind, sentence) for sentence in woke)
+        for i, outcome in enumerate(pool.map(_run, jobs, chunksize=4)):
+            for key, report in reports.items():
+                report.add(outcome, key)
             if progress:
                 progress(i + 1, len(jobs))
-    return report
+    return reports
 
 
 def detections(steps: np.ndarray, threshold: float, verify_threshold: float, hits: int = 1) -> list[float]:
@@ -240,6 +304,7 @@ class Sweep:
     phrase: str
     own: tuple[float, float]  # the model's own thresholds
     reports: dict[tuple[float, float], Report]  # per (threshold, verifier threshold)
+    phones: bool = False  # the model has a phone check (which a sweep leaves out)
 
     def lines(self) -> list[str]:
         first = next(iter(self.reports.values()), None)
@@ -268,7 +333,44 @@ class Sweep:
         hours = ", ".join(
             f"{first.hours[k]:.2f} h of {name} talk" for k, name in talk.items() if first.hours[k]
         )
-        return lines + [f"from {sizes}{', ' + hours if hours else ''}"]
+        lines.append(f"from {sizes}{', ' + hours if hours else ''}")
+        if self.phones:
+            lines.append(
+                "the two networks alone: the model's phone check is left out (--phone-sweep measures it)"
+            )
+        return lines
+
+
+@dataclass
+class PhoneSweep:
+    """The figures at several phone check thresholds (`speaker wake eval --phone-sweep`)."""
+
+    reports: dict[float | None, Report]
+    own: dict | None  # the model's phone check
+
+    def lines(self) -> list[str]:
+        first = next(iter(self.reports.values()))
+        own = self.own["threshold"] if self.own else None
+        lines = [
+            f"wake phrase: {first.phrase!r} (held-out voices and sentences); * the model's own threshold"
+        ]
+        head = f"{'phone check':>12} {'misses':>8}"
+        if first.talk_positives:
+            head += f" {'over talk':>10}"
+        lines.append(head + f" {'ordinary/h':>11} {'near-miss/h':>12}")
+        for threshold, r in self.reports.items():
+            mark = "*" if threshold == own else " "
+            row = f"{mark}{threshold:>11.2f} {100 * r.false_reject_rate:>7.1f}%"
+            if r.talk_positives:
+                row += f" {100 * r.talk_missed / r.talk_positives:>9.1f}%"
+            for kind, width in (("ordinary", 11), ("near", 12)):
+                row += f" {r.per_hour(kind):>{width}.2f}" if r.hours[kind] else f" {'-':>{width}}"
+            lines.append(row)
+        lines.append(
+            "(each hit of the networks let through with its phone score; live, a hit turned down keeps the"
+            " networks from hitting again until it has left their view)"
+        )
+        return lines
 
 
 def sweep(
@@ -280,7 +382,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
 ) -> Sweep:
     """The figures of `evaluate` for every pair of thresholds, from one run over the clips."""
-    detector, recipe, jobs = _setup(model_path, clips, (None, None))
+    detector, recipe, jobs = _setup(model_path, clips, (None, None, None))
     model = detector.model
     assert model is not None
     if model.alternate is not None:
@@ -292,7 +394,9 @@ def sweep(
     pairs = [(t, v) for t in firsts for v in verifies]
     reports = {pair: Report(detector.phrase, talk_below_db=clips.talk_below_db) for pair in pairs}
     with ProcessPoolExecutor(
-        _workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), (None, None), True)
+        _workers(clips.workers),
+        initializer=_init,
+        initargs=(recipe, str(model_path), (None, None, None), True),
     ) as pool:
         for i, (kind, seconds, phrase_end, steps) in enumerate(pool.map(_observe, jobs, chunksize=4)):
             for (threshold, verify), report in reports.items():
@@ -300,4 +404,4 @@ def sweep(
                 report.tally(kind, seconds, len(ends) if phrase_end is None else _caught(phrase_end, ends))
             if progress:
                 progress(i + 1, len(jobs))
-    return Sweep(detector.phrase, own, reports)
+    return Sweep(detector.phrase, own, reports, phones=model.phones is not None)

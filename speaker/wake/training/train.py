@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speaker.wake.model import WakeModel
+from speaker.wake.phones import check_settings
 from speaker.wake.training.dataset import Examples, Recipe, jobs_for, make_examples
 from speaker.wake.training.fit import choose_threshold, fit_network
 from speaker.wake.training.texts import similar_words
@@ -85,6 +86,7 @@ def train(
         if given is not None:
             stage.threshold = given
     model.verifier = verifier
+    model.phones = check_settings(phrase)  # every hit then has its phones checked (phones.py)
     model.info = {
         "made": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "size": size,

@@ -147,8 +147,9 @@ def reverberate(samples: np.ndarray, rng: random.Random) -> np.ndarray:
     response[: int(0.003 * RATE)] = 0.0  # the first reflection comes a few ms after the direct sound
     response *= rng.uniform(0.1, 0.5) / np.sqrt(np.sum(response**2))
     response[0] = 1.0
-    wet = np.convolve(samples.astype(np.float32), response.astype(np.float32))[: len(samples)]
-    return wet.astype(np.float32)
+    size = len(samples) + length  # the convolution by FFT: the same result, many times faster
+    wet = np.fft.irfft(np.fft.rfft(samples.astype(np.float32), size) * np.fft.rfft(response, size), size)
+    return wet[: len(samples)].astype(np.float32)
 
 
 def noise(length: int, rng: random.Random) -> np.ndarray:

@@ -1,0 +1,285 @@
+"""The wake word's last check: do the phrase's phones, in order, explain the audio around a hit?
+
+The networks of model.py learn one phrase from a few dozen synthetic voices, and on voices they
+never heard they take its closest sound-alikes for it ("hey computes", "hey, can pewter ...").
+A phone recognizer learns every sound of the language from thousands of sentences, so it carries
+over to new voices far better; it hears "hey computes and" as h eI k @ m p j u: t s a n d.
+
+The recognizer (`phones.npz`, shipped; `python -m speaker.wake.training.phones` makes it) is a
+small 1-D convolutional network over the same speech embeddings as the wake networks, one every
+40 ms, trained with CTC on espeak-ng phone transcriptions of training voices (espeak-ng's
+ASCII phone names). At a hit it looks at the audio from `before_s` before to `after_s` after,
+finds the path that best says the phrase's phones there (in whichever of its pronunciations fits
+best) and asks of every phone on it: at its surest step, how much more likely was it than any
+other phone? The weakest phone's margin is the score: a sound-alike ("computes") loses on the
+phone it changes, however well the rest fits. CTC alone (the best path with the phrase against
+the best path of all) is fooled by a phone squeezed into one step. The phrase's phones (several
+accents' pronunciations) and the threshold are in the wake model.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from speaker.errors import ModelError
+from speaker.wake.features import EMBEDDING_DIM, WINDOW_FRAMES, Embedder
+
+FORMAT = "speaker-phones/1"
+HOP_FRAMES = 4  # mel frames (10 ms each) between two embeddings the recognizer sees
+# espeak-ng accents whose pronunciations of a phrase are kept (those the recognizer trained on)
+ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-x-gbcwmd")
+DEFAULT_THRESHOLD = -8.0  # a new model's; the shipped one's was chosen on held-out clips (README)
+FIX = "reinstall speaker, or make it again with `python -m speaker.wake.training.phones`"
+
+
+def bundled_phones() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "wake" / "phones.npz"
+
+
+def parse_espeak(text: str) -> list[str]:
+    """Phone names from `espeak-ng -x --sep=_` output: stress and pause marks dropped, the few
+    variants the recognizer does not tell apart merged ("t#" -> "t", "@2" -> "@")."""
+    out = []
+    for token in re.split(r"[\s_]+", text):
+        token = token.replace("'", "").replace(",", "").replace("[", "")
+        if token.endswith("#") and token != "a#":
+            token = token[:-1]
+        token = token.replace("@2", "@")
+        if token and not set(token) <= {":", ";"}:
+            out.append(token)
+    return out
+
+
+def espeak_phones(text: str, accent: str = "en-us") -> list[str]:
+    """How espeak-ng (accent `accent`) pronounces `text`, as phone names."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise ModelError("espeak-ng is not installed: sudo apt-get install -y espeak-ng")
+    result = subprocess.run(
+        [exe, "-q", "-x", "--sep=_", "-v", accent, text], capture_output=True, text=True, check=True
+    )
+    return parse_espeak(result.stdout)
+
+
+def pronunciations(phrase: str, accents: tuple[str, ...] = ACCENTS) -> list[list[str]]:
+    """The phrase's distinct pronunciations in the training accents."""
+    found: list[list[str]] = []
+    for accent in accents:
+        phones = espeak_phones(phrase, accent)
+        if phones and phones not in found:
+            found.append(phones)
+    return found
+
+
+@dataclass
+class PhoneModel:
+    inventory: list[str]  # phone names; class 0 is CTC's blank, class k the phone inventory[k-1]
+    layers: list[tuple[np.ndarray, np.ndarray]]  # conv (kernel, in, out) + bias; GELU between
+    output: tuple[np.ndarray, np.ndarray]  # (hidden, classes) + bias
+    mean: np.ndarray
+    std: np.ndarray
+
+    def save(self, path: Path | str) -> Path:
+        arrays = {"mean": self.mean, "std": self.std, "out_w": self.output[0], "out_b": self.output[1]}
+        for i, (w, b) in enumerate(self.layers):
+            arrays[f"w{i}"], arrays[f"b{i}"] = w, b
+        header = {"format": FORMAT, "inventory": self.inventory, "layers": len(self.layers)}
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as out:
+            np.savez_compressed(
+                out, **{k: np.asarray(v, np.float32) if k != "header" else v for k, v in arrays.items()}
+            )
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> PhoneModel:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"the wake word's phone recognizer {path} does not exist: {FIX}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            header = json.loads(bytes(arrays["header"]).decode())
+            if header.get("format") != FORMAT:
+                raise ValueError(f"not in the {FORMAT} format")
+            model = cls(
+                inventory=[str(p) for p in header["inventory"]],
+                layers=[(arrays[f"w{i}"], arrays[f"b{i}"]) for i in range(int(header["layers"]))],
+                output=(arrays["out_w"], arrays["out_b"]),
+                mean=arrays["mean"],
+                std=arrays["std"],
+            )
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            zipfile.BadZipFile,
+            UnicodeDecodeError,
+            EOFError,
+        ) as exc:
+            raise ModelError(f"the wake word's phone recognizer {path} is damaged ({exc}): {FIX}") from exc
+        model.check(path)
+        return model
+
+    def check(self, path: Path | str) -> None:
+        width, problems = EMBEDDING_DIM, []
+        if self.mean.shape != (width,) or self.std.shape != (width,):
+            problems.append("its standardization is not 96 wide")
+        for i, (w, b) in enumerate(self.layers):
+            if w.ndim != 3 or w.shape[1] != width or b.shape != (w.shape[2],) or w.shape[0] % 2 != 1:
+                problems.append(f"layer {i} has shape {w.shape}")
+                break
+            width = w.shape[2]
+        if self.output[0].shape != (width, len(self.inventory) + 1):
+            problems.append("its output does not match its phone list")
+        arrays = [self.mean, self.std, *self.output] + [a for layer in self.layers for a in layer]
+        if not problems and not all(np.isfinite(a).all() for a in arrays):
+            problems.append("it holds values that are not finite numbers")
+        if problems:
+            raise ModelError(
+                f"the wake word's phone recognizer {path} is damaged: {'; '.join(problems)}: {FIX}"
+            )
+
+    def ids(self, phones: list[str]) -> tuple[int, ...]:
+        """Class numbers of phone names (names the recognizer does not know are left out)."""
+        index = {p: k + 1 for k, p in enumerate(self.inventory)}
+        return tuple(index[p] for p in phones if p in index)
+
+    def log_probs(self, embeddings: np.ndarray) -> np.ndarray:
+        """Per-embedding log probabilities of blank and each phone: (n, classes)."""
+        h = (np.asarray(embeddings, np.float32) - self.mean) / self.std
+        for w, b in self.layers:
+            k = w.shape[0]
+            padded = np.pad(h, ((k // 2, k // 2), (0, 0)))
+            h = sum(padded[i : i + len(h)] @ w[i] for i in range(k)) + b
+            h = 0.5 * h * (1.0 + np.tanh(0.7978845608 * (h + 0.044715 * h**3)))  # GELU
+        z = h @ self.output[0] + self.output[1]
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def decode(self, embeddings: np.ndarray) -> list[str]:
+        """The best phone at each step, repeats and blanks removed (for looking, not deciding)."""
+        best = self.log_probs(embeddings).argmax(axis=1)
+        return [self.inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
+
+
+def align(log_probs: np.ndarray, sequence: tuple[int, ...]) -> tuple[float, list[float]]:
+    """The best path that says `sequence` somewhere in these steps, against the best path of all.
+
+    The path is: any classes, then the sequence in CTC's way (each phone one or more steps, blanks
+    between allowed, needed between repeats), then any classes. Returns its score less the
+    unconstrained best (0 when the sequence is the best explanation of its stretch of audio, more
+    negative the more the audio says something else) and, for each phone of the sequence, how much
+    more likely it is than any other phone at its surest step on that path (negative: another phone
+    was heard there; a phone squeezed into one step where nothing was said scores low too).
+    """
+    steps = len(log_probs)
+    if not sequence or steps == 0:
+        return float("-inf"), [float("-inf")] * len(sequence)
+    labels = [0]
+    for phone in sequence:
+        labels += [phone, 0]
+    lab = np.array(labels)
+    size = len(lab)
+    skip = np.zeros(size, bool)  # a phone may follow the one two states back, the blank skipped
+    skip[2:] = (lab[2:] != 0) & (lab[2:] != lab[:-2])
+    best = log_probs.max(axis=1)
+    neg = -1e30
+    # states: 0 before the sequence, 1..size inside it (lab[k - 1]), size + 1 after it
+    score = np.full(size + 2, neg)
+    score[0] = 0.0
+    back = np.zeros((steps, size + 2), np.int32)
+    inside = np.arange(1, size + 1)
+    for t in range(steps):
+        stay, advance = score[1 : size + 1], np.full(size, neg)
+        advance[1:] = score[1:size]
+        advance[:2] = np.maximum(advance[:2], score[0])  # enter at the first blank or the first phone
+        jump = np.full(size, neg)
+        jump[2:] = np.where(skip[2:], score[1 : size - 1], neg)
+        from_before = np.zeros(size, bool)  # an advance into the first two states from before
+        from_before[0], from_before[1] = True, score[0] >= score[1]
+        options = np.stack([stay, advance, jump])
+        choice = options.argmax(axis=0)
+        came = np.where(
+            choice == 0, inside, np.where(choice == 1, np.where(from_before, 0, inside - 1), inside - 2)
+        )
+        new = np.empty(size + 2)
+        new[0] = score[0] + best[t]
+        new[1 : size + 1] = options.max(axis=0) + log_probs[t, lab]
+        leave = [(score[size + 1], size + 1), (score[size], size), (score[size - 1], size - 1)]
+        value, state = max(leave)
+        new[size + 1] = value + best[t]
+        back[t, 0], back[t, 1 : size + 1], back[t, size + 1] = 0, came, state
+        score = new
+    value, state = max((score[size + 1], size + 1), (score[size], size), (score[size - 1], size - 1))
+    on: dict[int, list[int]] = {}
+    for t in range(steps - 1, -1, -1):
+        if 1 <= state <= size and lab[state - 1] != 0:
+            on.setdefault(state - 1, []).append(t)
+        state = back[t, state]
+    confidences = []
+    for k in range(1, size, 2):
+        frames = on.get(k, [])
+        if not frames:
+            confidences.append(float("-inf"))
+            continue
+        rows = log_probs[frames].copy()
+        own = rows[:, lab[k]].copy()
+        rows[:, [0, lab[k]]] = -np.inf
+        confidences.append(float(np.max(own - rows.max(axis=1))))
+    return float(value - best.sum()), confidences
+
+
+def keyword_score(log_probs: np.ndarray, sequence: tuple[int, ...]) -> float:
+    """The first figure of `align`: the best path with the sequence against the best of all."""
+    return align(log_probs, sequence)[0]
+
+
+@dataclass
+class PhoneCheck:
+    """The check one wake model asks for: its phrase's pronunciations, threshold and view."""
+
+    model: PhoneModel
+    sequences: list[tuple[int, ...]]
+    threshold: float
+    before_s: float = 2.3
+    after_s: float = 0.7
+
+    def embeddings(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
+        count = (len(mel) - WINDOW_FRAMES) // HOP_FRAMES + 1
+        if count <= 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        return embedder.embed_windows(mel, 0, count, hop=HOP_FRAMES)
+
+    def score(self, embedder: Embedder, mel: np.ndarray) -> float:
+        """How surely the phrase's weakest phone was heard, in the pronunciation that explains these
+        mel frames best: its margin over any other phone (log probability) at its surest step."""
+        log_probs = self.model.log_probs(self.embeddings(embedder, mel))
+        path, confidences = max((align(log_probs, seq) for seq in self.sequences), key=lambda r: r[0])
+        return min(confidences) if path > float("-inf") else float("-inf")
+
+
+def check_settings(phrase: str, threshold: float = DEFAULT_THRESHOLD, after_s: float = 0.7) -> dict:
+    """A wake model's phone check for `phrase` (its pronunciations from espeak-ng), or a ModelError."""
+    said = pronunciations(phrase)
+    if not said:
+        raise ModelError(f"espeak-ng gives no phones for {phrase!r}")
+    return {"pronunciations": said, "threshold": threshold, "before_s": 2.3, "after_s": after_s}
+
+
+@functools.lru_cache(maxsize=4)
+def load_phone_model(path: str) -> PhoneModel:
+    return PhoneModel.load(path)

@@ -1,0 +1,234 @@
+"""The wake word's phone check: the shipped phone recognizer, the keyword score, the model's
+settings for it, broken recognizer files, and training a recognizer end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from speech import SpeechCache, add_noise
+
+from speaker.cli import main
+from speaker.errors import ModelError
+from speaker.settings import load_settings
+from speaker.wake.base import detect_all
+from speaker.wake.classifier import OFF, RECORD, ClassifierWakeWord, bundled_model
+from speaker.wake.features import Embedder
+from speaker.wake.model import WakeModel
+from speaker.wake.phones import (
+    PhoneCheck,
+    PhoneModel,
+    align,
+    bundled_phones,
+    espeak_phones,
+    keyword_score,
+    parse_espeak,
+    pronunciations,
+)
+
+COMPUTER = ["h", "eI", "k", "@", "m", "p", "j", "u:", "t", "3"]
+
+
+@pytest.fixture(scope="module")
+def speech(speech_dir: Path) -> SpeechCache:
+    return SpeechCache(speech_dir)
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PhoneModel:
+    return PhoneModel.load(bundled_phones())
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+def test_espeak_phone_names_are_read_without_stress_and_pause_marks() -> None:
+    assert parse_espeak("h_'eI k_@_m_p_j_'u:_t#_3\n") == COMPUTER
+    assert parse_espeak("D_@2 n_'u: k_@_m_p_j_'u:_t_s__:__: a_n_d") == [
+        "D", "@", "n", "u:", "k", "@", "m", "p", "j", "u:", "t", "s", "a", "n", "d",
+    ]  # fmt: skip
+    assert parse_espeak("p_j_'u:_t_a#") == ["p", "j", "u:", "t", "a#"]  # a# is a vowel, not a variant
+    assert espeak_phones("hey computer", "en-us") == COMPUTER
+    said = pronunciations("hey computer")
+    assert COMPUTER in said and ["h", "eI", "k", "@", "m", "p", "j", "u:", "t", "a#"] in said
+    assert len(said) == len({tuple(p) for p in said})  # each once
+
+
+def _frames(classes: list[int], size: int = 6, sure: float = 0.9) -> np.ndarray:
+    """Log probabilities of a recognizer that hears `classes`, one per step, this surely."""
+    probs = np.full((len(classes), size), (1 - sure) / (size - 1))
+    probs[np.arange(len(classes)), classes] = sure
+    return np.log(probs)
+
+
+def test_the_keyword_score_is_zero_where_the_phones_are_said_and_falls_with_each_one_not_said() -> None:
+    phrase = (1, 2, 3)
+    assert keyword_score(_frames([0, 4, 1, 1, 0, 2, 3, 3, 0, 5]), phrase) == pytest.approx(0.0)
+    assert keyword_score(_frames([1, 2, 3]), phrase) == pytest.approx(0.0)  # nothing around it
+    one_off = keyword_score(_frames([0, 1, 2, 4, 0]), phrase)  # the last phone is another
+    two_off = keyword_score(_frames([0, 1, 5, 4, 0]), phrase)
+    assert two_off < one_off < -1.0
+    assert keyword_score(_frames([0, 3, 2, 1, 0]), phrase) < one_off  # the phones, backwards
+    assert keyword_score(_frames([0, 0]), phrase) < keyword_score(_frames([0, 1, 2, 0]), phrase)
+    # a repeated phone needs a blank (or another phone) between its two sayings
+    assert keyword_score(_frames([1, 1, 2]), (1, 1, 2)) < keyword_score(_frames([1, 0, 1, 2]), (1, 1, 2))
+    assert keyword_score(_frames([]), phrase) == float("-inf")
+    # each phone's margin over any other at its surest step: the phone said otherwise stands out
+    _, margins = align(_frames([0, 1, 2, 4, 0]), phrase)
+    assert margins[0] > 3 and margins[1] > 3 and margins[2] < -3
+    _, margins = align(_frames([0, 1, 1, 0, 2, 2, 3, 0]), phrase)
+    assert min(margins) > 3
+
+
+@pytest.fixture(scope="module")
+def check() -> PhoneCheck:
+    detector = ClassifierWakeWord(bundled_model(), phrase="hey computer")
+    detector.load()
+    assert detector.phone_check is not None
+    return detector.phone_check
+
+
+@pytest.mark.slow
+def test_the_shipped_recognizer_hears_the_phrase_and_not_its_sound_alikes(
+    speech: SpeechCache, check: PhoneCheck, embedder: Embedder
+) -> None:
+    def heard(text: str, voice: str) -> float:
+        chunk = (
+            speech.espeak(text, voice=voice, lead=0.5, trail=0.5) if voice else speech.piper(text, lead=0.5)
+        )
+        audio = add_noise(chunk, snr_db=25, seed=1).array()[:, 0].astype(np.float32)
+        return check.score(embedder, embedder.mel(audio))
+
+    for voice in ("", "en-us+m3", "en-gb-x-gbclan+f4"):  # the piper voice; espeak-ng, trained; held out
+        assert heard("Hey computer, what time is it?", voice) >= check.threshold, voice
+        assert heard("The new commuter train is late", voice) < check.threshold, voice
+    # a sound-alike one phone away, in a voice in which the two networks take it for the phrase
+    assert heard("hey computes and then nothing", "en-gb-x-rp+m2") < check.threshold
+    mel = embedder.mel(speech.piper("Hey computer.", lead=0.3).array()[:, 0].astype(np.float32))
+    decoded = check.model.decode(check.embeddings(embedder, mel))
+    assert "".join(decoded).startswith("heIk@mpju:t"), decoded
+
+
+@pytest.mark.slow
+def test_the_phone_check_turns_a_sound_alike_down_that_the_networks_take(speech: SpeechCache) -> None:
+    said = speech.espeak("He computed the total twice.", voice="en-gb-x-rp+m2", lead=1.0, trail=0.5)
+    recorded = ClassifierWakeWord(bundled_model(), phrase="hey computer", phone_threshold=RECORD)
+    recorded.load()
+    hits = detect_all(recorded, said)  # every hit of the networks, let through with its phone score
+    assert hits and all(h.phone_score is not None for h in hits)
+    checked = ClassifierWakeWord(bundled_model(), phrase="hey computer")
+    checked.load()
+    assert checked.phone_check is not None
+    assert all(h.phone_score < checked.phone_check.threshold for h in hits)
+    assert detect_all(checked, said) == [] and checked.phone_rejects >= 1
+    unchecked = ClassifierWakeWord(bundled_model(), phrase="hey computer", phone_threshold=OFF)
+    unchecked.load()
+    assert unchecked.phone_check is None and len(detect_all(unchecked, said)) == len(hits)
+
+
+@pytest.mark.slow
+def test_a_phrase_at_the_very_end_of_a_recording_is_still_checked_and_heard(speech: SpeechCache) -> None:
+    detector = ClassifierWakeWord(bundled_model(), phrase="hey computer")
+    detector.load()
+    said = add_noise(speech.piper("Hey computer.", lead=1.5, trail=0.0), snr_db=25, seed=4)
+    found = detect_all(detector, said)  # the check needs 0.7 s after the hit: quiet is added
+    assert len(found) == 1 and found[0].phone_score is not None
+    assert found[0].end <= said.duration + 0.1
+
+
+def test_the_phone_check_is_set_kept_and_removed_in_the_model_file(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "checked.npz"
+    assert (
+        main(
+            ["wake", "phones", str(bundled_model()), "--threshold", "-5", "--after", "0.6", "--out", str(out)]
+        )
+        == 0
+    )
+    assert "-5" in capsys.readouterr().out
+    model = WakeModel.load(out)
+    assert model.phones is not None
+    assert model.phones["threshold"] == -5.0 and model.phones["after_s"] == 0.6
+    assert COMPUTER in model.phones["pronunciations"]
+    assert main(["wake", "phones", str(out), "--remove"]) == 0
+    assert WakeModel.load(out).phones is None
+    assert ClassifierWakeWord(out).phone_check is None
+    with pytest.raises(SystemExit):
+        main(["wake", "phones", str(out), "--threshold", "80"])  # out of range
+    assert "from -100 to 50" in capsys.readouterr().err
+
+
+def test_the_config_sets_or_turns_off_the_phone_check(tmp_path: Path) -> None:
+    from speaker.engines import build_engine
+    from speaker.models import ModelStore
+
+    for value, expected in (("-3", -3.0), ("off", None)):
+        config = tmp_path / f"speaker_{value}.yaml"
+        config.write_text(
+            f"wake:\n  phone_threshold: {value!r}\n"
+            if value == "off"
+            else f"wake:\n  phone_threshold: {value}\n"
+        )
+        settings = load_settings(config)
+        detector = build_engine(settings, ModelStore.from_settings(settings), "wake")
+        detector.load()
+        got = detector.phone_check.threshold if detector.phone_check else None
+        assert got == expected
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("wake:\n  phone_threshold: 75\n")
+    with pytest.raises(Exception, match="phone_threshold"):
+        load_settings(bad)
+
+
+def test_a_missing_or_damaged_phone_recognizer_is_a_clear_error(
+    tmp_path: Path, recognizer: PhoneModel
+) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        PhoneModel.load(tmp_path / "nowhere.npz")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"\x00 not a recognizer" * 40)
+    with pytest.raises(ModelError, match="garbage.npz.*damaged"):
+        PhoneModel.load(garbage)
+    with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
+        pass
+    with pytest.raises(ModelError, match="damaged"):
+        PhoneModel.load(tmp_path / "empty.npz")
+    short = tmp_path / "short.npz"
+    PhoneModel(
+        recognizer.inventory[:-1], recognizer.layers, recognizer.output, recognizer.mean, recognizer.std
+    ).save(short)
+    with pytest.raises(ModelError, match="phone list"):
+        PhoneModel.load(short)
+    nan = tmp_path / "nan.npz"
+    w, b = recognizer.layers[0]
+    PhoneModel(
+        recognizer.inventory,
+        [(w * np.nan, b), *recognizer.layers[1:]],
+        recognizer.output,
+        recognizer.mean,
+        recognizer.std,
+    ).save(nan)
+    with pytest.raises(ModelError, match="not finite"):
+        PhoneModel.load(nan)
+
+
+@pytest.mark.slow
+def test_training_a_phone_recognizer_runs_end_to_end(tmp_path: Path) -> None:
+    pytest.importorskip("jax", reason="training the recognizer needs the phones extra")
+    out = tmp_path / "tiny.npz"
+    # in its own process: jax must not be loaded in this one, which forks for other tests
+    command = [sys.executable, "-m", "speaker.wake.training.phones", "--out", str(out), "--utterances", "24"]
+    command += ["--epochs", "2", "--hidden", "16", "--min-count", "2", "--workers", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "epoch 2/2" in result.stdout and f"wrote {out}" in result.stdout
+    model = PhoneModel.load(out)
+    assert "k" in model.inventory and len(model.layers) == 4
+    log_probs = model.log_probs(np.random.default_rng(0).normal(size=(30, 96)).astype(np.float32))
+    assert log_probs.shape == (30, len(model.inventory) + 1)
+    assert np.allclose(np.exp(log_probs).sum(axis=1), 1.0, atol=1e-4)
