@@ -232,3 +232,22 @@ def test_training_a_phone_recognizer_runs_end_to_end(tmp_path: Path) -> None:
     log_probs = model.log_probs(np.random.default_rng(0).normal(size=(30, 96)).astype(np.float32))
     assert log_probs.shape == (30, len(model.inventory) + 1)
     assert np.allclose(np.exp(log_probs).sum(axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_phone_sweep_gives_each_threshold_from_one_run() -> None:
+    from speaker.wake.training import evaluate
+
+    clips = evaluate.Clips(positives=3, ordinary_hours=0.0, near_hours=48 / 3600, workers=1)
+    own = WakeModel.load(bundled_model()).phones["threshold"]
+    reports = evaluate.evaluate_phones(bundled_model(), clips, (-100.0, own, 50.0))
+    lenient, strict = reports[-100.0], reports[50.0]
+    assert lenient.positives == strict.positives == 3
+    assert strict.missed == 3 and strict.false["near"] == 0  # no phone is heard that surely
+    assert lenient.missed <= reports[own].missed <= strict.missed
+    # the most lenient threshold lets every hit through, as a live run at it does
+    live = evaluate.evaluate(bundled_model(), clips, phone_threshold=-100.0)
+    assert (live.missed, live.false["near"]) == (lenient.missed, lenient.false["near"])
+    lines = evaluate.PhoneSweep(reports, WakeModel.load(bundled_model()).phones).lines()
+    assert lines[1].split()[:3] == ["phone", "check", "misses"]
+    assert [line for line in lines if line.startswith("*")][0].split()[:2] == ["*", f"{own:.2f}"]

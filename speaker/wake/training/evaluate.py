@@ -75,6 +75,20 @@ class Report:
                 )
         return lines + self.missed_lines() + self.woke_lines()
 
+    def table_head(self) -> str:
+        """The figures' column names in a sweep's table."""
+        talk = f" {'over talk':>10}" if self.talk_positives else ""
+        return f" {'misses':>8}{talk} {'ordinary/h':>11} {'near-miss/h':>12}"
+
+    def table_row(self) -> str:
+        """The figures in a sweep's table: misses (over talk too), false wakes per hour."""
+        row = f" {100 * self.false_reject_rate:>7.1f}%"
+        if self.talk_positives:
+            row += f" {100 * self.talk_missed / self.talk_positives:>9.1f}%"
+        for kind, width in (("ordinary", 11), ("near", 12)):
+            row += f" {self.per_hour(kind):>{width}.2f}" if self.hours[kind] else f" {'-':>{width}}"
+        return row
+
     def add(self, outcome: Outcome, phone_threshold: float | None = None) -> None:
         count = outcome.count(phone_threshold)
         self.tally(outcome.kind, outcome.seconds, count)
@@ -313,19 +327,10 @@ class Sweep:
         lines = [
             f"wake phrase: {self.phrase!r} (held-out voices and sentences); * the model's own thresholds"
         ]
-        head = f"{'threshold':>10} {'verifier':>9} {'misses':>8}"
-        if first.talk_positives:
-            head += f" {'over talk':>10}"
-        head += f" {'ordinary/h':>11} {'near-miss/h':>12}"
-        lines.append(head)
+        lines.append(f"{'threshold':>10} {'verifier':>9}" + first.table_head())
         for (threshold, verify), r in self.reports.items():
             mark = "*" if (threshold, verify) == self.own else " "
-            row = f"{mark}{threshold:>9.3f} {verify:>9.3f} {100 * r.false_reject_rate:>7.1f}%"
-            if r.talk_positives:
-                row += f" {100 * r.talk_missed / r.talk_positives:>9.1f}%"
-            for kind, width in (("ordinary", 11), ("near", 12)):
-                row += f" {r.per_hour(kind):>{width}.2f}" if r.hours[kind] else f" {'-':>{width}}"
-            lines.append(row)
+            lines.append(f"{mark}{threshold:>9.3f} {verify:>9.3f}" + r.table_row())
         sizes = f"{first.positives} phrases"
         if first.talk_positives:
             sizes += f", {first.talk_positives} over other talk"
@@ -354,18 +359,10 @@ class PhoneSweep:
         lines = [
             f"wake phrase: {first.phrase!r} (held-out voices and sentences); * the model's own threshold"
         ]
-        head = f"{'phone check':>12} {'misses':>8}"
-        if first.talk_positives:
-            head += f" {'over talk':>10}"
-        lines.append(head + f" {'ordinary/h':>11} {'near-miss/h':>12}")
+        lines.append(f"{'phone check':>12}" + first.table_head())
         for threshold, r in self.reports.items():
             mark = "*" if threshold == own else " "
-            row = f"{mark}{threshold:>11.2f} {100 * r.false_reject_rate:>7.1f}%"
-            if r.talk_positives:
-                row += f" {100 * r.talk_missed / r.talk_positives:>9.1f}%"
-            for kind, width in (("ordinary", 11), ("near", 12)):
-                row += f" {r.per_hour(kind):>{width}.2f}" if r.hours[kind] else f" {'-':>{width}}"
-            lines.append(row)
+            lines.append(f"{mark}{threshold:>11.2f}" + r.table_row())
         lines.append(
             "(each hit of the networks let through with its phone score; live, a hit turned down keeps the"
             " networks from hitting again until it has left their view)"
