@@ -25,7 +25,6 @@ from speaker.wake.phones import (
     align,
     bundled_phones,
     espeak_phones,
-    keyword_score,
     parse_espeak,
     pronunciations,
 )
@@ -58,6 +57,11 @@ def test_espeak_phone_names_are_read_without_stress_and_pause_marks() -> None:
     said = pronunciations("hey computer")
     assert COMPUTER in said and ["h", "eI", "k", "@", "m", "p", "j", "u:", "t", "a#"] in said
     assert len(said) == len({tuple(p) for p in said})  # each once
+
+
+def keyword_score(log_probs: np.ndarray, sequence: tuple[int, ...]) -> float:
+    """The path figure of `align`: the best path with the sequence against the best of all."""
+    return align(log_probs, sequence)[0]
 
 
 def _frames(classes: list[int], size: int = 6, sure: float = 0.9) -> np.ndarray:

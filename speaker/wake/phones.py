@@ -243,11 +243,6 @@ def align(log_probs: np.ndarray, sequence: tuple[int, ...]) -> tuple[float, list
     return float(value - best.sum()), confidences
 
 
-def keyword_score(log_probs: np.ndarray, sequence: tuple[int, ...]) -> float:
-    """The first figure of `align`: the best path with the sequence against the best of all."""
-    return align(log_probs, sequence)[0]
-
-
 @dataclass
 class PhoneCheck:
     """The check one wake model asks for: its phrase's pronunciations, threshold and view."""
