@@ -10,7 +10,11 @@ SPEAKER="${SPEAKER:-.venv/bin/speaker}"
 PYTHON="${PYTHON:-.venv/bin/python}"
 OUT=speaker/data/wake/hey_computer.npz
 # The recognizer learns every phone of English from training voices (jax: pip install -e '.[phones]').
-"$PYTHON" -m speaker.wake.training.phones --out speaker/data/wake/phones.npz --seed 1 \
+# Made three times from the same speech with other starting weights (--init-seed 5, 6 and 7); the
+# shipped one (6) turned down the most false wakes of the two networks in the clips of seeds 7 and 8
+# at 99% of their caught phrases kept (46 of 73, against 37 and 27). Piper's speech differs a
+# little from run to run, so a rerun makes a like recognizer, not the same file.
+"$PYTHON" -m speaker.wake.training.phones --out speaker/data/wake/phones.npz --seed 5 --init-seed 6 \
     --piper-voice "$("$SPEAKER" models path piper-en-us-joe-medium)"
 # The thresholds (the first stage's and the verifier's) were chosen on held-out voices: the clips
 # of `speaker wake eval --seed 7` and 600 more phrases, the pair with the fewest near-miss wakes

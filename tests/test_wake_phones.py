@@ -3,6 +3,7 @@ settings for it, broken recognizer files, and training a recognizer end to end."
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import zipfile
@@ -20,11 +21,14 @@ from speaker.wake.classifier import OFF, RECORD, ClassifierWakeWord, bundled_mod
 from speaker.wake.features import Embedder
 from speaker.wake.model import WakeModel
 from speaker.wake.phones import (
+    MEL_AT,
+    MEL_FRAMES,
     PhoneCheck,
     PhoneModel,
     align,
     bundled_phones,
     espeak_phones,
+    features,
     parse_espeak,
     pronunciations,
 )
@@ -90,6 +94,17 @@ def test_the_keyword_score_is_zero_where_the_phones_are_said_and_falls_with_each
     assert min(margins) > 3
 
 
+def test_the_recognizer_hears_each_embedding_with_the_mel_frames_at_its_middle(embedder: Embedder) -> None:
+    mel = np.random.default_rng(3).normal(size=(76 + 4 * 9, 32)).astype(np.float32)
+    steps = features(embedder, mel, 4)
+    assert steps.shape == (10, 96 + 4 * 32)
+    assert np.allclose(steps[:, :96], embedder.embed_windows(mel, 0, 10, hop=4))
+    assert np.array_equal(steps[2, 96:], mel[8 + MEL_AT : 8 + MEL_AT + 4].reshape(-1))
+    assert np.array_equal(steps[9, 96 + 32 : 96 + 64], mel[36 + MEL_AT + 1])
+    assert features(embedder, mel, 0).shape == (10, 96)
+    assert features(embedder, mel[:75], 4).shape == (0, 224)  # too short for one embedding
+
+
 @pytest.fixture(scope="module")
 def check() -> PhoneCheck:
     detector = ClassifierWakeWord(bundled_model(), phrase="hey computer")
@@ -115,7 +130,7 @@ def test_the_shipped_recognizer_hears_the_phrase_and_not_its_sound_alikes(
     # a sound-alike one phone away, in a voice in which the two networks take it for the phrase
     assert heard("hey computes and then nothing", "en-gb-x-rp+m2") < check.threshold
     mel = embedder.mel(speech.piper("Hey computer.", lead=0.3).array()[:, 0].astype(np.float32))
-    decoded = check.model.decode(check.embeddings(embedder, mel))
+    decoded = check.model.decode(check.features(embedder, mel))
     assert "".join(decoded).startswith("heIk@mpju:t"), decoded
 
 
@@ -203,20 +218,12 @@ def test_a_missing_or_damaged_phone_recognizer_is_a_clear_error(
     with pytest.raises(ModelError, match="damaged"):
         PhoneModel.load(tmp_path / "empty.npz")
     short = tmp_path / "short.npz"
-    PhoneModel(
-        recognizer.inventory[:-1], recognizer.layers, recognizer.output, recognizer.mean, recognizer.std
-    ).save(short)
+    dataclasses.replace(recognizer, inventory=recognizer.inventory[:-1]).save(short)
     with pytest.raises(ModelError, match="phone list"):
         PhoneModel.load(short)
     nan = tmp_path / "nan.npz"
     w, b = recognizer.layers[0]
-    PhoneModel(
-        recognizer.inventory,
-        [(w * np.nan, b), *recognizer.layers[1:]],
-        recognizer.output,
-        recognizer.mean,
-        recognizer.std,
-    ).save(nan)
+    dataclasses.replace(recognizer, layers=[(w * np.nan, b), *recognizer.layers[1:]]).save(nan)
     with pytest.raises(ModelError, match="not finite"):
         PhoneModel.load(nan)
 
@@ -233,7 +240,9 @@ def test_training_a_phone_recognizer_runs_end_to_end(tmp_path: Path) -> None:
     assert "epoch 2/2" in result.stdout and f"wrote {out}" in result.stdout
     model = PhoneModel.load(out)
     assert "k" in model.inventory and len(model.layers) == 4
-    log_probs = model.log_probs(np.random.default_rng(0).normal(size=(30, 96)).astype(np.float32))
+    assert model.mel_frames == MEL_FRAMES and model.width == 96 + 32 * MEL_FRAMES
+    steps = np.random.default_rng(0).normal(size=(30, model.width)).astype(np.float32)
+    log_probs = model.log_probs(steps)
     assert log_probs.shape == (30, len(model.inventory) + 1)
     assert np.allclose(np.exp(log_probs).sum(axis=1), 1.0, atol=1e-4)
 

@@ -7,14 +7,16 @@ over to new voices far better; it hears "hey computes and" as h eI k @ m p j u: 
 
 The recognizer (`phones.npz`, shipped; `python -m speaker.wake.training.phones` makes it) is a
 small 1-D convolutional network over the same speech embeddings as the wake networks, one every
-40 ms, trained with CTC on espeak-ng phone transcriptions of training voices (espeak-ng's
-ASCII phone names). At a hit it looks at the audio from `before_s` before to `after_s` after,
-finds the path that best says the phrase's phones there (in whichever of its pronunciations fits
-best) and asks of every phone on it: at its surest step, how much more likely was it than any
-other phone? The weakest phone's margin is the score: a sound-alike ("computes") loses on the
-phone it changes, however well the rest fits. CTC alone (the best path with the phrase against
-the best path of all) is fooled by a phone squeezed into one step. The phrase's phones (several
-accents' pronunciations) and the threshold are in the wake model.
+40 ms, each with the four 10 ms mel frames at the middle of its window (an embedding sums up
+0.76 s; the mel frames keep the fine detail that tells "computer" from "computes"), trained with
+CTC on espeak-ng phone transcriptions of training voices (espeak-ng's ASCII phone names). At a
+hit it looks at the audio from `before_s` before to `after_s` after, finds the path that best
+says the phrase's phones there (in whichever of its pronunciations fits best) and asks of every
+phone on it: at its surest step, how much more likely was it than any other phone? The weakest
+phone's margin is the score: a sound-alike ("computes") loses on the phone it changes, however
+well the rest fits. CTC alone (the best path with the phrase against the best path of all) is
+fooled by a phone squeezed into one step. The phrase's phones (several accents' pronunciations)
+and the threshold are in the wake model.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from speaker.errors import ModelError
-from speaker.wake.features import EMBEDDING_DIM, WINDOW_FRAMES, Embedder
+from speaker.wake.features import EMBEDDING_DIM, N_MELS, WINDOW_FRAMES, Embedder
 
 FORMAT = "speaker-phones/1"
 HOP_FRAMES = 4  # mel frames (10 ms each) between two embeddings the recognizer sees
+MEL_FRAMES = 4  # mel frames beside each embedding (a new recognizer's; 0: embeddings alone)
+MEL_AT = WINDOW_FRAMES // 2 - 2  # where in an embedding's window they start: its middle
 # espeak-ng accents whose pronunciations of a phrase are kept (those the recognizer trained on)
 ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-x-gbcwmd")
 DEFAULT_THRESHOLD = -8.0  # a new model's; the shipped one's was chosen on held-out clips (README)
@@ -70,6 +74,19 @@ def espeak_phones(text: str, accent: str = "en-us") -> list[str]:
     return parse_espeak(result.stdout)
 
 
+def features(embedder: Embedder, mel: np.ndarray, mel_frames: int) -> np.ndarray:
+    """What the recognizer hears of these mel frames: an embedding every HOP_FRAMES, each followed
+    by the `mel_frames` mel frames at the middle of its window: (steps, 96 + 32 * mel_frames)."""
+    count = (len(mel) - WINDOW_FRAMES) // HOP_FRAMES + 1
+    if count <= 0:
+        return np.zeros((0, EMBEDDING_DIM + N_MELS * mel_frames), np.float32)
+    embeddings = embedder.embed_windows(mel, 0, count, hop=HOP_FRAMES)
+    if not mel_frames:
+        return embeddings
+    rows = np.arange(count)[:, None] * HOP_FRAMES + MEL_AT + np.arange(mel_frames)[None, :]
+    return np.concatenate([embeddings, np.asarray(mel, np.float32)[rows].reshape(count, -1)], axis=1)
+
+
 def pronunciations(phrase: str, accents: tuple[str, ...] = ACCENTS) -> list[list[str]]:
     """The phrase's distinct pronunciations in the training accents."""
     found: list[list[str]] = []
@@ -87,12 +104,23 @@ class PhoneModel:
     output: tuple[np.ndarray, np.ndarray]  # (hidden, classes) + bias
     mean: np.ndarray
     std: np.ndarray
+    mel_frames: int = 0  # mel frames beside each embedding (features())
+
+    @property
+    def width(self) -> int:
+        """How many numbers the recognizer takes per step."""
+        return EMBEDDING_DIM + N_MELS * self.mel_frames
 
     def save(self, path: Path | str) -> Path:
         arrays = {"mean": self.mean, "std": self.std, "out_w": self.output[0], "out_b": self.output[1]}
         for i, (w, b) in enumerate(self.layers):
             arrays[f"w{i}"], arrays[f"b{i}"] = w, b
-        header = {"format": FORMAT, "inventory": self.inventory, "layers": len(self.layers)}
+        header = {
+            "format": FORMAT,
+            "inventory": self.inventory,
+            "layers": len(self.layers),
+            "mel_frames": self.mel_frames,
+        }
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
@@ -120,6 +148,7 @@ class PhoneModel:
                 output=(arrays["out_w"], arrays["out_b"]),
                 mean=arrays["mean"],
                 std=arrays["std"],
+                mel_frames=int(header.get("mel_frames", 0)),
             )
         except (
             OSError,
@@ -135,9 +164,11 @@ class PhoneModel:
         return model
 
     def check(self, path: Path | str) -> None:
-        width, problems = EMBEDDING_DIM, []
-        if self.mean.shape != (width,) or self.std.shape != (width,):
-            problems.append("its standardization is not 96 wide")
+        width, problems = self.width, []
+        if not 0 <= self.mel_frames <= WINDOW_FRAMES - MEL_AT:
+            problems.append(f"it asks for {self.mel_frames} mel frames per step")
+        elif self.mean.shape != (width,) or self.std.shape != (width,):
+            problems.append(f"its standardization is not {width} wide")
         for i, (w, b) in enumerate(self.layers):
             if w.ndim != 3 or w.shape[1] != width or b.shape != (w.shape[2],) or w.shape[0] % 2 != 1:
                 problems.append(f"layer {i} has shape {w.shape}")
@@ -158,9 +189,9 @@ class PhoneModel:
         index = {p: k + 1 for k, p in enumerate(self.inventory)}
         return tuple(index[p] for p in phones if p in index)
 
-    def log_probs(self, embeddings: np.ndarray) -> np.ndarray:
-        """Per-embedding log probabilities of blank and each phone: (n, classes)."""
-        h = (np.asarray(embeddings, np.float32) - self.mean) / self.std
+    def log_probs(self, steps: np.ndarray) -> np.ndarray:
+        """Per-step log probabilities of blank and each phone, from features(): (n, classes)."""
+        h = (np.asarray(steps, np.float32) - self.mean) / self.std
         for w, b in self.layers:
             k = w.shape[0]
             padded = np.pad(h, ((k // 2, k // 2), (0, 0)))
@@ -170,9 +201,9 @@ class PhoneModel:
         z = z - z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
-    def decode(self, embeddings: np.ndarray) -> list[str]:
+    def decode(self, steps: np.ndarray) -> list[str]:
         """The best phone at each step, repeats and blanks removed (for looking, not deciding)."""
-        best = self.log_probs(embeddings).argmax(axis=1)
+        best = self.log_probs(steps).argmax(axis=1)
         return [self.inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
 
 
@@ -253,16 +284,13 @@ class PhoneCheck:
     before_s: float = 2.3
     after_s: float = 0.7
 
-    def embeddings(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
-        count = (len(mel) - WINDOW_FRAMES) // HOP_FRAMES + 1
-        if count <= 0:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
-        return embedder.embed_windows(mel, 0, count, hop=HOP_FRAMES)
+    def features(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
+        return features(embedder, mel, self.model.mel_frames)
 
     def score(self, embedder: Embedder, mel: np.ndarray) -> float:
         """How surely the phrase's weakest phone was heard, in the pronunciation that explains these
         mel frames best: its margin over any other phone (log probability) at its surest step."""
-        log_probs = self.model.log_probs(self.embeddings(embedder, mel))
+        log_probs = self.model.log_probs(self.features(embedder, mel))
         path, confidences = max((align(log_probs, seq) for seq in self.sequences), key=lambda r: r[0])
         return min(confidences) if path > float("-inf") else float("-inf")
 

@@ -3,9 +3,10 @@ speaker.wake.training.phones --out phones.npz`.
 
 Utterances of the training half only (voices, sentences and sound-alike calls that `speaker wake
 eval` never uses), each labelled with the phones espeak-ng says for it in the voice's accent,
-become speech embeddings every 40 ms; a small convolutional network learns them with CTC (jax and
-optax, only needed here: `pip install -e '.[phones]'`). The shipped recognizer:
-the defaults (8,000 utterances, 25 epochs; about 25 minutes on 2 cores here).
+become speech embeddings every 40 ms with the mel frames at their middle (phones.features); a
+small convolutional network learns them with CTC (jax and optax, only needed here: `pip install
+-e '.[phones]'`). The shipped recognizer: the defaults (12,000 utterances, 20 epochs; about 25
+minutes on 2 cores here, most of it making the speech).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from speaker.wake.features import WINDOW_FRAMES, Embedder
-from speaker.wake.phones import HOP_FRAMES, PhoneModel, espeak_phones
+from speaker.wake.features import EMBEDDING_DIM, N_MELS, Embedder
+from speaker.wake.phones import MEL_FRAMES, PhoneModel, espeak_phones, features
 from speaker.wake.training import texts, voices
 
 MAX_LABELS = 48
@@ -34,7 +35,7 @@ LENGTHS = (32, 48, 64, 96, 128, 192, 256)  # padded lengths of a batch (few shap
 class Utterance:
     text: str
     phones: list[str]
-    embeddings: np.ndarray  # (n, 96), one every 40 ms
+    steps: np.ndarray  # what the recognizer hears (phones.features), one row every 40 ms
 
 
 _speaker: voices.Speaker | None = None
@@ -64,9 +65,9 @@ def _pick(rng: random.Random, pools: dict[str, list[str]], phrase: str) -> str:
     return said + ", " + rng.choice(texts.REQUESTS) if rng.random() < 0.6 else said
 
 
-def _one(job: tuple[int, str, dict[str, list[str]], list[str]]) -> Utterance | None:
+def _one(job: tuple[int, str, dict[str, list[str]], list[str], int]) -> Utterance | None:
     global _speaker, _embedder
-    seed, phrase, pools, piper = job
+    seed, phrase, pools, piper, mel_frames = job
     if _speaker is None or _embedder is None:
         _speaker, _embedder = voices.Speaker(), Embedder()
     rng = random.Random(seed)
@@ -78,12 +79,10 @@ def _one(job: tuple[int, str, dict[str, list[str]], list[str]]) -> Utterance | N
         audio = voices.perturb(audio, rng)
     quiet = [np.zeros(int(voices.RATE * rng.uniform(0.1, 0.4)), np.float32) for _ in range(2)]
     audio = voices.in_room(np.concatenate([quiet[0], audio, quiet[1]]), rng).astype(np.float32)
-    mel = _embedder.mel(audio)
-    count = (len(mel) - WINDOW_FRAMES) // HOP_FRAMES + 1
-    if count <= 0:
+    steps = features(_embedder, _embedder.mel(audio), mel_frames)
+    if not len(steps):
         return None
-    embeddings = _embedder.embed_windows(mel, 0, count, hop=HOP_FRAMES).astype(np.float16)
-    return Utterance(text, espeak_phones(text, accent), embeddings)
+    return Utterance(text, espeak_phones(text, accent), steps.astype(np.float16))
 
 
 def make_utterances(
@@ -92,11 +91,12 @@ def make_utterances(
     *,
     seed: int = 0,
     piper_voices: tuple[str, ...] = (),
+    mel_frames: int = MEL_FRAMES,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> list[Utterance]:
     pools = _texts(phrase)
-    jobs = [(seed * 1_000_003 + k, phrase, pools, list(piper_voices)) for k in range(count)]
+    jobs = [(seed * 1_000_003 + k, phrase, pools, list(piper_voices), mel_frames) for k in range(count)]
     out: list[Utterance] = []
     with ProcessPoolExecutor(workers) as pool:
         for k, utterance in enumerate(pool.map(_one, jobs, chunksize=8)):
@@ -117,8 +117,8 @@ def _examples(utterances: list[Utterance], inventory: list[str]) -> list[tuple[n
     out = []
     for u in utterances:
         labels = np.array([index[p] for p in u.phones if p in index], np.int32)
-        if 0 < len(labels) <= min(MAX_LABELS, len(u.embeddings)) and len(u.embeddings) <= LENGTHS[-1]:
-            out.append((u.embeddings.astype(np.float32), labels))
+        if 0 < len(labels) <= min(MAX_LABELS, len(u.steps)) and len(u.steps) <= LENGTHS[-1]:
+            out.append((u.steps.astype(np.float32), labels))
     return out
 
 
@@ -142,7 +142,7 @@ def _batches(data, size: int, rng: np.random.Generator):
 def train_recognizer(
     utterances: list[Utterance],
     *,
-    epochs: int = 25,
+    epochs: int = 20,
     hidden: int = 192,
     kernels: tuple[int, ...] = (5, 5, 5, 3),
     dropout: float = 0.1,
@@ -150,7 +150,8 @@ def train_recognizer(
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> PhoneModel:
-    """A CTC phone recognizer for these utterances (a twentieth of them kept aside to report on)."""
+    """A CTC phone recognizer for these utterances (a twentieth of them kept aside to report on);
+    it takes the steps as they were made (phones.features, with as many mel frames)."""
     try:
         import jax
         import jax.numpy as jnp
@@ -168,6 +169,9 @@ def train_recognizer(
     if not train:
         raise SystemExit("too few usable utterances to train on")
     frames = np.concatenate([e for e, _ in train])
+    mel_frames, extra = divmod(frames.shape[1] - EMBEDDING_DIM, N_MELS)
+    if extra or mel_frames < 0:
+        raise ValueError(f"steps {frames.shape[1]} wide are not an embedding and whole mel frames")
     mean, std = frames.mean(0), frames.std(0) + 1e-3
     key = jax.random.PRNGKey(seed)
     dims = [frames.shape[1]] + [hidden] * len(kernels)
@@ -223,7 +227,9 @@ def train_recognizer(
             f" ({time.time() - started:.0f} s)"
         )
     as_numpy = [(np.asarray(w, np.float32), np.asarray(b, np.float32)) for w, b in params]
-    return PhoneModel(inventory, as_numpy[:-1], as_numpy[-1], mean.astype(np.float32), std.astype(np.float32))
+    return PhoneModel(
+        inventory, as_numpy[:-1], as_numpy[-1], mean.astype(np.float32), std.astype(np.float32), mel_frames
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,11 +239,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="where to write the recognizer (.npz)")
     parser.add_argument("--phrase", default="hey computer", help="whose sound-alikes to say often")
-    parser.add_argument("--utterances", type=int, default=8000, help="how many to make (default 8000)")
-    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--utterances", type=int, default=12000, help="how many to make (default 12000)")
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=192, help="channels of each convolution")
     parser.add_argument("--dropout", type=float, default=0.1, help="share of activations dropped in training")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--mel-frames",
+        type=int,
+        default=MEL_FRAMES,
+        help=f"mel frames heard beside each embedding (default {MEL_FRAMES}; 0: embeddings alone)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="which speech to make")
+    parser.add_argument(
+        "--init-seed",
+        type=int,
+        help="the network's starting weights and the order it learns in (default: --seed)",
+    )
     parser.add_argument("--min-count", type=int, default=30, help="phones heard fewer times are left out")
     parser.add_argument("--workers", type=int, default=2, help="processes making speech")
     parser.add_argument(
@@ -252,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             args.utterances,
             seed=args.seed,
             piper_voices=tuple(args.piper_voice),
+            mel_frames=args.mel_frames,
             workers=args.workers,
             progress=lambda n: bar.update(n - bar.n),
         )
@@ -261,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         hidden=args.hidden,
         dropout=args.dropout,
         min_count=args.min_count,
-        seed=args.seed,
+        seed=args.seed if args.init_seed is None else args.init_seed,
     )
     print(f"wrote {model.save(args.out)}")
     return 0
