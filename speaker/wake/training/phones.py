@@ -246,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mel-frames",
         type=int,
+        choices=range(0, 9),
+        metavar="N",
         default=MEL_FRAMES,
-        help=f"mel frames heard beside each embedding (default {MEL_FRAMES}; 0: embeddings alone)",
+        help=f"mel frames heard beside each embedding, 0..8 (default {MEL_FRAMES}; 0: embeddings alone)",
     )
     parser.add_argument("--seed", type=int, default=0, help="which speech to make")
     parser.add_argument(
