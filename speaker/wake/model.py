@@ -15,7 +15,6 @@ by `speaker wake join`. Either route may wake it. Its arrays are under `a_` and 
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from speaker.errors import ModelError
+from speaker.wake import npzfile
 from speaker.wake.features import EMBEDDING_DIM
 
 FORMAT = "speaker-wake/1"
@@ -105,12 +105,7 @@ class WakeModel:
                 header["alternate"]["verifier"] = self.alternate.verifier._network("av_", arrays)
         if self.phones is not None:
             header["phones"] = self.phones
-        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as out:
-            np.savez_compressed(out, **arrays)
-        tmp.replace(path)
-        return path
+        return npzfile.write(path, arrays, header)
 
     def _network(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """Put this network's arrays in `arrays` under `prefix`; its header fields."""
@@ -139,9 +134,7 @@ class WakeModel:
         if not path.is_file():
             raise ModelError(f"wake model {path} does not exist: {FIX}")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-            header = json.loads(bytes(arrays["header"]).decode())
+            arrays, header = npzfile.read(path)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as exc:
             raise ModelError(f"wake model {path} is not a readable wake model ({exc}): {FIX}") from exc
         if not isinstance(header, dict) or header.get("format") != FORMAT:

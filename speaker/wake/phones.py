@@ -22,7 +22,6 @@ and the threshold are in the wake model.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import shutil
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from speaker.errors import ModelError
+from speaker.wake import npzfile
 from speaker.wake.features import EMBEDDING_DIM, N_MELS, WINDOW_FRAMES, Embedder
 
 FORMAT = "speaker-phones/1"
@@ -121,15 +121,7 @@ class PhoneModel:
             "layers": len(self.layers),
             "mel_frames": self.mel_frames,
         }
-        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as out:
-            np.savez_compressed(
-                out, **{k: np.asarray(v, np.float32) if k != "header" else v for k, v in arrays.items()}
-            )
-        tmp.replace(path)
-        return path
+        return npzfile.write(Path(path), {k: np.asarray(v, np.float32) for k, v in arrays.items()}, header)
 
     @classmethod
     def load(cls, path: Path | str) -> PhoneModel:
@@ -137,9 +129,7 @@ class PhoneModel:
         if not path.is_file():
             raise ModelError(f"the wake word's phone recognizer {path} does not exist: {FIX}")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-            header = json.loads(bytes(arrays["header"]).decode())
+            arrays, header = npzfile.read(path)
             if header.get("format") != FORMAT:
                 raise ValueError(f"not in the {FORMAT} format")
             model = cls(
