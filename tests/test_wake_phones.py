@@ -217,6 +217,10 @@ def test_a_missing_or_damaged_phone_recognizer_is_a_clear_error(
         pass
     with pytest.raises(ModelError, match="damaged"):
         PhoneModel.load(tmp_path / "empty.npz")
+    listed = tmp_path / "listed.npz"  # a header that is JSON, but not an object
+    np.savez(listed, header=np.frombuffer(b"[1, 2]", dtype=np.uint8))
+    with pytest.raises(ModelError, match="listed.npz.*damaged"):
+        PhoneModel.load(listed)
     short = tmp_path / "short.npz"
     dataclasses.replace(recognizer, inventory=recognizer.inventory[:-1]).save(short)
     with pytest.raises(ModelError, match="phone list"):

@@ -130,7 +130,7 @@ class PhoneModel:
             raise ModelError(f"the wake word's phone recognizer {path} does not exist: {FIX}")
         try:
             arrays, header = npzfile.read(path)
-            if header.get("format") != FORMAT:
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise ValueError(f"not in the {FORMAT} format")
             model = cls(
                 inventory=[str(p) for p in header["inventory"]],
