@@ -162,6 +162,9 @@ def test_an_update_published_on_the_broker_switches_the_running_speaker_and_show
         try:
             speaker.wait(lambda: speaker.events("ready"), "the speaker listening", 120)
             recorder.wait_for(STATUS, timeout=20)  # connected and subscribed: it said where it stands
+            # published once the first question woke it, so that the update runs during that turn
+            # (published earlier, a quick install could end before the wake: no overlap to see)
+            speaker.wait(lambda: speaker.events("wake"), "the first wake", 60)
             operator.publish_voice(broker, http.url(""))
             speaker.wait(lambda: tts_result("confirmed"), "the new voice switched in and confirmed", 120)
 
