@@ -27,9 +27,11 @@ from speaker.wake.phones import (
     PhoneModel,
     align,
     bundled_phones,
+    espeak_many,
     espeak_phones,
     features,
     parse_espeak,
+    path_scores,
     pronunciations,
 )
 
@@ -92,6 +94,33 @@ def test_the_keyword_score_is_zero_where_the_phones_are_said_and_falls_with_each
     assert margins[0] > 3 and margins[1] > 3 and margins[2] < -3
     _, margins = align(_frames([0, 1, 1, 0, 2, 2, 3, 0]), phrase)
     assert min(margins) > 3
+
+
+def test_many_sequences_are_scored_at_once_as_align_scores_each() -> None:
+    rng = np.random.default_rng(5)
+    for steps in (1, 2, 7, 40):
+        z = rng.normal(size=(steps, 9)) * 3
+        log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        sequences = [tuple(int(c) for c in rng.integers(1, 9, size=n)) for n in (1, 2, 3, 5, 8, 12)]
+        sequences += [(4, 4, 4), (2, 2)]
+        together = path_scores(log_probs, sequences)
+        one_by_one = [align(log_probs, seq)[0] for seq in sequences]
+        for got, want in zip(together, one_by_one, strict=True):
+            assert got == pytest.approx(want, abs=1e-6) if want > -1e20 else got == float("-inf")
+    assert path_scores(_frames([0, 1, 0]), [(1,), ()]).tolist() == [pytest.approx(0.0), float("-inf")]
+    assert path_scores(_frames([]), [(1,)]).tolist() == [float("-inf")]
+
+
+def test_the_phrase_is_weighed_against_its_rivals() -> None:
+    frames = _frames([0, 1, 2, 4, 0])  # says 1 2 4
+    check = PhoneCheck(model=None, sequences=[(1, 2, 3)], threshold=-1.0, rivals=[(1, 2, 4), (5, 5)])  # type: ignore[arg-type]
+    assert check.rival_score(frames) < -3  # a rival says it better
+    assert PhoneCheck(None, [(1, 2, 4)], -1.0, rivals=[(1, 2, 3)]).rival_score(frames) > 3  # type: ignore[arg-type]
+    assert espeak_many(["hey computer", "hey, can pewter", "hey computes"]) == [
+        COMPUTER,
+        ["h", "eI", "k", "a", "n", "p", "j", "u:", "t", "3"],
+        COMPUTER[:-1] + ["s"],
+    ]
 
 
 def test_the_recognizer_hears_each_embedding_with_the_mel_frames_at_its_middle(embedder: Embedder) -> None:
@@ -174,6 +203,16 @@ def test_the_phone_check_is_set_kept_and_removed_in_the_model_file(tmp_path: Pat
     assert model.phones is not None
     assert model.phones["threshold"] == -5.0 and model.phones["after_s"] == 0.6
     assert COMPUTER in model.phones["pronunciations"]
+    rivals = model.phones["rivals"]  # the phrase with a word swapped, never the phrase itself
+    assert COMPUTER[:-1] + ["s"] in rivals and ["h", "i:", *COMPUTER[2:-1], "I", "d"] in rivals
+    assert not any(r in model.phones["pronunciations"] for r in rivals)
+    detector = ClassifierWakeWord(out)
+    detector.load()
+    assert detector.phone_check is not None and len(detector.phone_check.rivals) > 100
+    assert main(["wake", "phones", str(out), "--no-rivals"]) == 0
+    assert "weakest phone" in capsys.readouterr().out
+    plain = WakeModel.load(out).phones
+    assert plain is not None and "rivals" not in plain and plain["threshold"] == -5.0
     assert main(["wake", "phones", str(out), "--remove"]) == 0
     assert WakeModel.load(out).phones is None
     assert ClassifierWakeWord(out).phone_check is None

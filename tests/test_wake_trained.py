@@ -257,6 +257,12 @@ def test_a_corrupt_wake_model_is_a_clear_error(tmp_path: Path) -> None:
     model.save(damaged)
     assert "damaged (its verifier)" in _load_error(tmp_path, damaged)
 
+    model = WakeModel.load(bundled_model())
+    assert model.phones is not None and model.phones["rivals"]
+    model.phones["rivals"] = [*model.phones["rivals"], []]  # a rival that says nothing
+    model.save(damaged)
+    assert "damaged" in (message := _load_error(tmp_path, damaged)) and "rival" in message
+
     with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
         pass
     assert "empty.npz" in _load_error(tmp_path, tmp_path / "empty.npz")

@@ -25,12 +25,13 @@ examples:
                                                          thresholds, from one run: for choosing them
   speaker wake eval --phone-sweep=-20,-12,-8,-5           misses and false wakes at several
                                                          thresholds of the phone check, from one run
-  speaker wake phones ~/jarvis.npz --threshold -8        (re)set a model's phone check
+  speaker wake phones ~/jarvis.npz --threshold -12       (re)set a model's phone check
   speaker wake test recording.wav                        when and how surely it hears the phrase
 
 Every hit of the two networks then goes to a phone check: a phone recognizer (trained once, for
-any phrase) must find the phrase's phones, in order, in the audio around it (0.7 s after it
-included). It turns down most sound-alikes ("hey computes", "hey, can pewter ...").
+any phrase) must find that the phrase's phones, in order, explain the audio around it (0.7 s
+after it included) about as well as those of any of its rivals, the phrase with a word swapped
+for a sound-alike ("hey computes", "he computed"). It turns down most sound-alikes.
 
 Over background talk (a TV) the default model misses about half of the phrases. A model trained
 with talk under a share of its clips hears more of them and wakes for nothing more often; joined
@@ -106,9 +107,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="set (or remove) a model's phone check",
         description=(
             "Writes the phone check into a wake model: the phrase's pronunciations (espeak-ng, the"
-            " accents the phone recognizer learned) and the threshold its score must reach"
-            ": how much more likely than any other phone the phrase's weakest phone must be heard, at"
-            " its surest moment (a log probability; below 0, another phone may be a little likelier)."
+            " accents the phone recognizer learned), those of its rivals (the phrase with a word"
+            " swapped for one that sounds like it: 'hey computes', 'he commuter', ...) and the"
+            " threshold its score must reach: how much better the phrase explains the audio around a"
+            " hit than the rival that explains it best (a log probability; below 0, a rival may fit"
+            " a little better). With --no-rivals the score is how much more likely than any other"
+            " phone the phrase's weakest phone is heard, at its surest moment."
         ),
     )
     ph.add_argument("model", type=Path, help="the wake model file")
@@ -116,7 +120,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=phone_threshold,
         default=None,
-        help="the score to reach (default: the model's, or -8)",
+        help="the score to reach (default: the model's, or -10)",
+    )
+    ph.add_argument(
+        "--no-rivals",
+        action="store_true",
+        help="score the weakest phone alone, not the phrase against its rivals",
     )
     ph.add_argument(
         "--after",
@@ -213,10 +222,14 @@ def run_phones(args: argparse.Namespace) -> int:
         model.phrase,
         args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD),
         args.after if args.after is not None else old.get("after_s", 0.7),
+        rivals=not args.no_rivals,
     )
     model.save(out)
     check = model.phones
-    print(f"wrote {out}: phone check at {check['threshold']:g}, {check['after_s']:g} s after a hit")
+    against = f"against {len(check['rivals'])} rival pronunciations" if "rivals" in check else "weakest phone"
+    print(
+        f"wrote {out}: phone check ({against}) at {check['threshold']:g}, {check['after_s']:g} s after a hit"
+    )
     for phones in check["pronunciations"]:
         print("  " + " ".join(phones))
     return 0

@@ -148,13 +148,15 @@ class ClassifierWakeWord:
         if model.phones is None or self.phone_override == OFF:
             return None
         recognizer = load_phone_model(str(bundled_phones()))
-        sequences = [recognizer.ids(p) for p in model.phones["pronunciations"]]
+        sequences = [s for s in (recognizer.ids(p) for p in model.phones["pronunciations"]) if s]
+        rivals = {recognizer.ids(p) for p in model.phones.get("rivals", [])} - set(sequences)
         return PhoneCheck(
             recognizer,
-            [s for s in sequences if s],
+            sequences,
             self.phone_override if self.phone_override is not None else model.phones["threshold"],
             model.phones["before_s"],
             model.phones["after_s"],
+            sorted(r for r in rivals if r),
         )
 
     def reset(self) -> None:

@@ -62,7 +62,8 @@ class WakeModel:
     verifier: WakeModel | None = None  # a second network that must agree (same phrase, longer view)
     alternate: WakeModel | None = None  # another route that may wake it (trained over other talk)
     # the phone check (phones.py): {"pronunciations": [[phone, ...], ...], "threshold": float,
-    # "before_s": float, "after_s": float}; None: no such check
+    # "before_s": float, "after_s": float, and "rivals": [[phone, ...], ...] when it weighs the
+    # phrase against sound-alikes}; None: no such check
     phones: dict[str, Any] | None = None
 
     @property
@@ -188,9 +189,15 @@ def _phone_check(fields: Any) -> dict[str, Any] | None:
     pronunciations = [[str(p) for p in seq] for seq in fields["pronunciations"]]
     if not pronunciations or not all(pronunciations):
         raise ValueError("'phones' with no pronunciation")
-    return {
+    check = {
         "pronunciations": pronunciations,
         "threshold": float(fields["threshold"]),
         "before_s": float(fields.get("before_s", 2.3)),
         "after_s": float(fields.get("after_s", 0.7)),
     }
+    if fields.get("rivals"):
+        rivals = [[str(p) for p in seq] for seq in fields["rivals"]]
+        if not all(rivals):
+            raise ValueError("'phones' with an empty rival")
+        check["rivals"] = rivals
+    return check

@@ -1,4 +1,5 @@
-"""The wake word's last check: do the phrase's phones, in order, explain the audio around a hit?
+"""The wake word's last check: do the phrase's phones, in order, explain the audio around a hit
+better than those of its sound-alikes?
 
 The networks of model.py learn one phrase from a few dozen synthetic voices, and on voices they
 never heard they take its closest sound-alikes for it ("hey computes", "hey, can pewter ...").
@@ -10,13 +11,15 @@ small 1-D convolutional network over the same speech embeddings as the wake netw
 40 ms, each with the four 10 ms mel frames at the middle of its window (an embedding sums up
 0.76 s; the mel frames keep the fine detail that tells "computer" from "computes"), trained with
 CTC on espeak-ng phone transcriptions of training voices (espeak-ng's ASCII phone names). At a
-hit it looks at the audio from `before_s` before to `after_s` after, finds the path that best
-says the phrase's phones there (in whichever of its pronunciations fits best) and asks of every
-phone on it: at its surest step, how much more likely was it than any other phone? The weakest
-phone's margin is the score: a sound-alike ("computes") loses on the phone it changes, however
-well the rest fits. CTC alone (the best path with the phrase against the best path of all) is
-fooled by a phone squeezed into one step. The phrase's phones (several accents' pronunciations)
-and the threshold are in the wake model.
+hit it looks at the audio from `before_s` before to `after_s` after and finds, for the phrase
+(in whichever of its pronunciations fits best) and for each of its rivals (the phrase with a
+word swapped for one that sounds like it: "hey computes", "he computed", "hey commuter"), the
+best path that says its phones there, anything before and after. The score is how much better
+the phrase's path is than the best rival's: a sound-alike said is explained better by its own
+phones, however well the phrase's fit. A model without rivals scores the phrase alone: at its
+surest step, how much more likely was each of its phones than any other, the weakest deciding.
+The phrase's phones (several accents' pronunciations), its rivals' and the threshold are in the
+wake model.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +44,7 @@ MEL_FRAMES = 4  # mel frames beside each embedding (a new recognizer's; 0: embed
 MEL_AT = WINDOW_FRAMES // 2 - 2  # where in an embedding's window they start: its middle
 # espeak-ng accents whose pronunciations of a phrase are kept (those the recognizer trained on)
 ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-x-gbcwmd")
-DEFAULT_THRESHOLD = -8.0  # a new model's; the shipped one's was chosen on held-out clips (README)
+DEFAULT_THRESHOLD = -10.0  # a new model's, as the shipped one's (chosen on held-out clips: README)
 FIX = "reinstall speaker, or make it again with `python -m speaker.wake.training.phones`"
 
 
@@ -63,15 +66,36 @@ def parse_espeak(text: str) -> list[str]:
     return out
 
 
-def espeak_phones(text: str, accent: str = "en-us") -> list[str]:
-    """How espeak-ng (accent `accent`) pronounces `text`, as phone names."""
+def _espeak() -> str:
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise ModelError("espeak-ng is not installed: sudo apt-get install -y espeak-ng")
+    return exe
+
+
+def espeak_phones(text: str, accent: str = "en-us") -> list[str]:
+    """How espeak-ng (accent `accent`) pronounces `text`, as phone names."""
     result = subprocess.run(
-        [exe, "-q", "-x", "--sep=_", "-v", accent, text], capture_output=True, text=True, check=True
+        [_espeak(), "-q", "-x", "--sep=_", "-v", accent, text], capture_output=True, text=True, check=True
     )
     return parse_espeak(result.stdout)
+
+
+def espeak_many(texts: list[str], accent: str = "en-us") -> list[list[str]]:
+    """espeak_phones() of many short texts, in one run of espeak-ng (one line each; a text whose
+    punctuation splits it into clauses is asked for on its own)."""
+    plain = [re.sub(r"[^\w' ]+", " ", t).strip() for t in texts]
+    result = subprocess.run(
+        [_espeak(), "-q", "-x", "--sep=_", "-v", accent],
+        input="".join(f"{t}.\n" for t in plain),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    if len(lines) != len(texts):
+        return [espeak_phones(t, accent) for t in texts]
+    return [parse_espeak(line) for line in lines]
 
 
 def features(embedder: Embedder, mel: np.ndarray, mel_frames: int) -> np.ndarray:
@@ -89,11 +113,21 @@ def features(embedder: Embedder, mel: np.ndarray, mel_frames: int) -> np.ndarray
 
 def pronunciations(phrase: str, accents: tuple[str, ...] = ACCENTS) -> list[list[str]]:
     """The phrase's distinct pronunciations in the training accents."""
+    return rival_pronunciations([phrase], [], accents)
+
+
+def rival_pronunciations(
+    texts: list[str], phrase: list[list[str]], accents: tuple[str, ...] = ACCENTS
+) -> list[list[str]]:
+    """The distinct pronunciations of these texts in the training accents, but for any that is
+    one of the phrase's own (`phrase`)."""
     found: list[list[str]] = []
+    seen = {tuple(p) for p in phrase}
     for accent in accents:
-        phones = espeak_phones(phrase, accent)
-        if phones and phones not in found:
-            found.append(phones)
+        for phones in espeak_many(texts, accent) if len(texts) > 1 else [espeak_phones(*texts, accent)]:
+            if phones and tuple(phones) not in seen:
+                seen.add(tuple(phones))
+                found.append(phones)
     return found
 
 
@@ -264,33 +298,85 @@ def align(log_probs: np.ndarray, sequence: tuple[int, ...]) -> tuple[float, list
     return float(value - best.sum()), confidences
 
 
+def path_scores(log_probs: np.ndarray, sequences: list[tuple[int, ...]]) -> np.ndarray:
+    """align()'s first figure for many sequences at once: for each, its best path through these
+    steps (any classes, the sequence in CTC's way, any classes) less the unconstrained best path.
+    One pass over the steps for all of them (their states side by side, the shorter padded);
+    an empty sequence scores -inf."""
+    count = len(sequences)
+    lengths = np.array([len(s) for s in sequences], np.int64)
+    if count == 0 or len(log_probs) == 0:
+        return np.full(count, float("-inf"))
+    size = 2 * int(lengths.max()) + 1
+    lab = np.zeros((count, size), np.int64)  # blank, phone, blank, ..., blank; padded with blanks
+    for i, seq in enumerate(sequences):
+        lab[i, 1 : 2 * len(seq) : 2] = seq
+    skip = np.zeros((count, size), bool)
+    skip[:, 2:] = (lab[:, 2:] != 0) & (lab[:, 2:] != lab[:, :-2])
+    rows = np.arange(count)
+    last_blank, last_phone = 2 * lengths, np.maximum(2 * lengths - 1, 0)
+    best = log_probs.max(axis=1)
+    neg = -1e30
+    before, inside, after = 0.0, np.full((count, size), neg), np.full(count, neg)
+    for t in range(len(log_probs)):
+        came = inside.copy()
+        came[:, 1:] = np.maximum(came[:, 1:], inside[:, :-1])
+        came[:, :2] = np.maximum(came[:, :2], before)
+        came[:, 2:] = np.maximum(came[:, 2:], np.where(skip[:, 2:], inside[:, :-2], neg))
+        leave = np.maximum(inside[rows, last_blank], inside[rows, last_phone])
+        after = np.maximum(after, leave) + best[t]
+        before += best[t]
+        inside = came + log_probs[t][lab]
+    value = np.maximum(after, np.maximum(inside[rows, last_blank], inside[rows, last_phone]))
+    return np.where((lengths > 0) & (value > neg / 2), value - best.sum(), float("-inf"))
+
+
 @dataclass
 class PhoneCheck:
-    """The check one wake model asks for: its phrase's pronunciations, threshold and view."""
+    """The check one wake model asks for: its phrase's pronunciations (and its rivals'), threshold
+    and view."""
 
     model: PhoneModel
     sequences: list[tuple[int, ...]]
     threshold: float
     before_s: float = 2.3
     after_s: float = 0.7
+    rivals: list[tuple[int, ...]] = field(default_factory=list)
 
     def features(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
         return features(embedder, mel, self.model.mel_frames)
 
     def score(self, embedder: Embedder, mel: np.ndarray) -> float:
-        """How surely the phrase's weakest phone was heard, in the pronunciation that explains these
-        mel frames best: its margin over any other phone (log probability) at its surest step."""
+        """With rivals: how much better the phrase explains these mel frames than the rival that
+        explains them best (log probability of the best path with each). Without: how surely the
+        phrase's weakest phone was heard (its margin over any other phone at its surest step)."""
         log_probs = self.model.log_probs(self.features(embedder, mel))
+        if self.rivals:
+            return self.rival_score(log_probs)
         path, confidences = max((align(log_probs, seq) for seq in self.sequences), key=lambda r: r[0])
         return min(confidences) if path > float("-inf") else float("-inf")
 
+    def rival_score(self, log_probs: np.ndarray) -> float:
+        paths = path_scores(log_probs, self.sequences + self.rivals)
+        own, rival = paths[: len(self.sequences)].max(), paths[len(self.sequences) :].max()
+        return float(own - rival) if own > float("-inf") else float("-inf")
 
-def check_settings(phrase: str, threshold: float = DEFAULT_THRESHOLD, after_s: float = 0.7) -> dict:
-    """A wake model's phone check for `phrase` (its pronunciations from espeak-ng), or a ModelError."""
+
+def check_settings(
+    phrase: str, threshold: float = DEFAULT_THRESHOLD, after_s: float = 0.7, rivals: bool = True
+) -> dict:
+    """A wake model's phone check for `phrase` (its pronunciations from espeak-ng, and with
+    `rivals` those of the sound-alikes it is weighed against), or a ModelError."""
+    from speaker.wake.training.texts import rival_calls
+
     said = pronunciations(phrase)
     if not said:
         raise ModelError(f"espeak-ng gives no phones for {phrase!r}")
-    return {"pronunciations": said, "threshold": threshold, "before_s": 2.3, "after_s": after_s}
+    settings = {"pronunciations": said, "threshold": threshold, "before_s": 2.3, "after_s": after_s}
+    calls = rival_calls(phrase) if rivals else []
+    if calls:
+        settings["rivals"] = rival_pronunciations(calls, said)
+    return settings
 
 
 @functools.lru_cache(maxsize=4)

@@ -270,20 +270,25 @@ so {p} and then we left
 """)
 
 
-def sound_alike_calls(phrase: str) -> list[str]:
-    """More near misses, for training only: the phrase with a word swapped for one that sounds like
-    it (or both words of a two-word phrase), alone and in short sentences. The training half only,
-    so that the sentences `speaker wake eval` hears stay the same whatever is added here."""
+def _swaps(phrase: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """The phrase's words, for each the words that sound like it (no homophones), and the first
+    words a near miss may start with in its place."""
     words = phrase.lower().split()
     dictionary = _dictionary()
-    swaps = [  # no homophones
-        [w for w in similar_words(word) if dictionary.get(w) != dictionary.get(word)] for word in words
-    ]
+    swaps = [[w for w in similar_words(word) if dictionary.get(w) != dictionary.get(word)] for word in words]
     starts = list(swaps[0]) if words else []
     if phrase.lower() == "hey computer":
         for k, sounds in enumerate(HEY_COMPUTER_SOUNDS):
             swaps[k] = sorted(set(swaps[k]) | set(sounds.split(", ")))
         starts = [w for w in swaps[0] if w != "he"]  # "he computer" is too close to be a fair negative
+    return words, swaps, starts
+
+
+def sound_alike_calls(phrase: str) -> list[str]:
+    """More near misses, for training only: the phrase with a word swapped for one that sounds like
+    it (or both words of a two-word phrase), alone and in short sentences. The training half only,
+    so that the sentences `speaker wake eval` hears stay the same whatever is added here."""
+    words, swaps, starts = _swaps(phrase)
     calls = {" ".join([alt, *words[1:]]) for alt in starts}
     for k in range(1, len(words)):
         calls |= {" ".join(words[:k] + [alt] + words[k + 1 :]) for alt in swaps[k]}
@@ -291,6 +296,21 @@ def sound_alike_calls(phrase: str) -> list[str]:
         calls |= {f"{a} {b}" for a in swaps[0] for b in swaps[1]}
     out = {frame.format(p=call) for frame in _CALL_FRAMES for call in sorted(calls)}
     return half(sorted(out), evaluation=False)
+
+
+def rival_calls(phrase: str) -> list[str]:
+    """What the phone check weighs the phrase against (phones.py): the phrase with a word after
+    the first swapped for one that sounds like it, after the phrase's own first word or one like
+    it ("hey computes", "he computed", "okay commuter"); for a one-word phrase, the words that
+    sound like it."""
+    words, swaps, _ = _swaps(phrase)
+    if len(words) < 2:
+        return sorted(set(swaps[0])) if words else []
+    calls: set[str] = set()
+    for k in range(1, len(words)):
+        rest = [words[1:k] + [alt] + words[k + 1 :] for alt in swaps[k]]
+        calls |= {" ".join([first, *r]) for first in [words[0], *swaps[0]] for r in rest}
+    return sorted(calls)
 
 
 def _edit_distance(a: list[str], b: list[str], limit: int) -> int:
