@@ -164,7 +164,9 @@ def test_the_shipped_recognizer_hears_the_phrase_and_not_its_sound_alikes(
 
 
 @pytest.mark.slow
-def test_the_phone_check_turns_a_sound_alike_down_that_the_networks_take(speech: SpeechCache) -> None:
+def test_the_phone_check_turns_a_sound_alike_down_that_the_networks_take(
+    speech: SpeechCache, tmp_path: Path, capsys
+) -> None:
     said = speech.espeak("He computed the total twice.", voice="en-gb-x-rp+m2", lead=1.0, trail=0.5)
     recorded = ClassifierWakeWord(bundled_model(), phrase="hey computer", phone_threshold=RECORD)
     recorded.load()
@@ -175,9 +177,19 @@ def test_the_phone_check_turns_a_sound_alike_down_that_the_networks_take(speech:
     assert checked.phone_check is not None
     assert all(h.phone_score < checked.phone_check.threshold for h in hits)
     assert detect_all(checked, said) == [] and checked.phone_rejects >= 1
+    when, score, rival = checked.turned_down[-1]  # and it says which rival fit better
+    assert score < checked.phone_check.threshold and "k @ m p j u: t" in rival, rival
+    assert rival.split() not in pronunciations("hey computer")
     unchecked = ClassifierWakeWord(bundled_model(), phrase="hey computer", phone_threshold=OFF)
     unchecked.load()
     assert unchecked.phone_check is None and len(detect_all(unchecked, said)) == len(hits)
+    from speaker.audio.wavfile import write_wav
+
+    write_wav(tmp_path / "said.wav", said)  # `speaker wake test` shows the hits it turned down
+    assert main(["wake", "test", str(tmp_path / "said.wav")]) == 1
+    printed = capsys.readouterr().out
+    assert "0 detection(s)" in printed and "turned down by the phone check" in printed
+    assert f"phone check {score:.2f}  (fits better: {rival})" in printed
 
 
 @pytest.mark.slow

@@ -188,6 +188,8 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
     assert model.info["positive_sequences"] > 0 and model.info["sequences"] > model.info["positive_sequences"]
     assert 0.0 < model.threshold < 1.0
     assert out.stat().st_size < 2_000_000  # a small file
+    assert model.phones is not None and model.phones["threshold"] == -10.0
+    assert model.phones["rivals"]  # sound-alikes from the pronunciation dictionary ("hello sneaker")
     detector = ClassifierWakeWord(out, phrase="hello speaker")
     detector.load()
     assert detector.phrase == "hello speaker"

@@ -14,6 +14,7 @@ embeddings are computed then, so the classifier always sees what it was trained 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import logging
@@ -86,6 +87,8 @@ class ClassifierWakeWord:
         self.last_phone_score = 0.0  # the phone check's, when it last ran
         self.phone_check: PhoneCheck | None = None
         self.phone_rejects = 0  # hits the networks made that the phone check turned down
+        # the latest of them: (stream time, phone score, the phones of the rival that fit best)
+        self.turned_down: collections.deque[tuple[float, float, str]] = collections.deque(maxlen=100)
         # Set by the voice loop while its reply plays (barge-in): the verifier's longer view then
         # holds the reply's echo residue before the phrase, which it never heard in training, and
         # it turns down "hey computer, stop" about one time in five; the first stage decides alone
@@ -306,13 +309,16 @@ class ClassifierWakeWord:
         self._pending = None
         mel = stream.mel_between(hit - check.before_s, hit + check.after_s)
         if mel is None:
+            log.warning("wake word: a hit at %.2f s is dropped: its audio went before its phone check", hit)
             return None
         self.last_phone_score = check.score(self._embedder, mel)
         if self.last_phone_score >= check.threshold:
             return dataclasses.replace(detection, phone_score=round(self.last_phone_score, 3))
         self.phone_rejects += 1
+        rival = " ".join(check.best_rival) if check.rivals and check.best_rival else ""
+        self.turned_down.append((round(detection.end, 2), round(self.last_phone_score, 2), rival))
         # the networks still hear what was turned down: no new hit until it has left their view
         assert self.model is not None
         self._rest_until = hit + window_end_seconds(self.model.windows - 1)
-        log.debug("wake word: phone check turned down a hit (%.2f)", self.last_phone_score)
+        log.debug("wake word: phone check turned down a hit (%.2f; %s)", self.last_phone_score, rival)
         return None

@@ -342,6 +342,7 @@ class PhoneCheck:
     before_s: float = 2.3
     after_s: float = 0.7
     rivals: list[tuple[int, ...]] = field(default_factory=list)
+    best_rival: list[str] | None = None  # the phones of the rival that fit best when it last scored
 
     def features(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
         return features(embedder, mel, self.model.mel_frames)
@@ -358,8 +359,11 @@ class PhoneCheck:
 
     def rival_score(self, log_probs: np.ndarray) -> float:
         paths = path_scores(log_probs, self.sequences + self.rivals)
-        own, rival = paths[: len(self.sequences)].max(), paths[len(self.sequences) :].max()
-        return float(own - rival) if own > float("-inf") else float("-inf")
+        rivals = paths[len(self.sequences) :]
+        best = int(rivals.argmax())
+        self.best_rival = [self.model.inventory[c - 1] for c in self.rivals[best]] if self.model else None
+        own = paths[: len(self.sequences)].max()
+        return float(own - rivals[best]) if own > float("-inf") else float("-inf")
 
 
 def check_settings(
