@@ -10,7 +10,7 @@ import pytest
 
 from speaker.wake.classifier import OFF, bundled_model
 from speaker.wake.model import WakeModel
-from speaker.wake.training import dataset, evaluate
+from speaker.wake.training import dataset, evaluate, sweep
 from speaker.wake.training.dataset import Clip, ClipMaker, Recipe
 from speaker.wake.training.evaluate import Report
 
@@ -164,18 +164,18 @@ def test_a_sweep_decides_as_the_detector_does() -> None:
             (2.0, 0.95, 0.97),  # later: another
         ]
     )
-    rest = evaluate.SWEEP_REST_STEPS
+    rest = sweep.SWEEP_REST_STEPS
     padded = np.concatenate([steps[:4], np.tile([(1.5, 0.0, 0.0)], (rest, 1)), steps[4:]])
-    assert evaluate.detections(padded, 0.9, 0.9) == [1.1, 2.0]
-    assert evaluate.detections(padded, 0.98, 0.9) == [1.1]
-    assert evaluate.detections(padded, 0.9, 0.05) == [1.0, 2.0]
-    assert evaluate.detections(padded, 0.9, 0.9, hits=2) == [1.1]  # two steps in a row above it
-    assert evaluate.detections(padded[:0], 0.9, 0.9) == []
+    assert sweep.detections(padded, 0.9, 0.9) == [1.1, 2.0]
+    assert sweep.detections(padded, 0.98, 0.9) == [1.1]
+    assert sweep.detections(padded, 0.9, 0.05) == [1.0, 2.0]
+    assert sweep.detections(padded, 0.9, 0.9, hits=2) == [1.1]  # two steps in a row above it
+    assert sweep.detections(padded[:0], 0.9, 0.9) == []
 
 
 def test_a_sweep_gives_at_each_pair_what_eval_gives() -> None:
     clips = evaluate.Clips(positives=4, ordinary_hours=0.0, near_hours=36 / 3600, talk_positives=3, workers=1)
-    swept = evaluate.sweep(bundled_model(), clips, thresholds=(0.3,), verify_thresholds=(0.3,))
+    swept = sweep.sweep(bundled_model(), clips, thresholds=(0.3,), verify_thresholds=(0.3,))
     own = WakeModel.load(bundled_model())
     assert own.verifier is not None
     pairs = [(0.3, 0.3), (own.threshold, own.verifier.threshold)]

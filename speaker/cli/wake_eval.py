@@ -108,15 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
     from speaker.wake.classifier import OFF
     from speaker.wake.model import WakeModel
-    from speaker.wake.training.evaluate import (
-        SWEEP_FIRST,
-        SWEEP_VERIFIER,
-        Clips,
-        PhoneSweep,
-        evaluate,
-        evaluate_phones,
-        sweep,
-    )
+    from speaker.wake.training.evaluate import Clips, PhoneSweep, evaluate, evaluate_phones
+    from speaker.wake.training.sweep import SWEEP_FIRST, SWEEP_VERIFIER, sweep
 
     model = configured_model(args)
     sweeping = args.sweep or args.sweep_first or args.sweep_verifier

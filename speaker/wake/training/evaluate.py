@@ -2,11 +2,8 @@
 
 The audio is made like the training data but from the held-out half: voices (espeak-ng accents
 and variants) and sentences that training never uses. It runs through the live detector frame by
-frame, voice gate included, exactly as on the device.
-
-A sweep (`speaker wake eval --sweep`) runs the same clips once with the detector only observing,
-its two networks' scores at every step kept, and then decides as the detector would for each pair
-of thresholds: the figures of many pairs for the cost of one run.
+frame, voice gate included, exactly as on the device. sweep.py measures many pairs of the
+networks' thresholds from one run; evaluate_phones() here several of the phone check's.
 """
 
 from __future__ import annotations
@@ -18,8 +15,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
 from speaker.wake.classifier import RECORD, ClassifierWakeWord
@@ -28,11 +23,6 @@ from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
 from speaker.wake.training.texts import similar_words
 
 CAUGHT_WITHIN = (-0.6, 0.8)  # a detection this close to the phrase's end counts as catching it
-# In a sweep, steps skipped after a detection: the live detector starts over then (the loop resets
-# it), and the first decisions after that hold mostly the quiet it starts with.
-SWEEP_REST_STEPS = 8
-SWEEP_FIRST = (0.9, 0.95, 0.98, 0.99, 0.995)
-SWEEP_VERIFIER = (0.5, 0.8, 0.9, 0.95, 0.98)
 
 
 @dataclass
@@ -139,7 +129,6 @@ class Report:
 
 _MAKER: ClipMaker | None = None
 _DETECTOR: ClassifierWakeWord | None = None
-_STEPS: list[tuple[float, float, float]] = []  # what the detector observed (a sweep's workers)
 
 
 Thresholds = tuple[float | None, float | None, float | None]  # first network, verifier, phone check
@@ -153,23 +142,10 @@ def _detector(model_path: Path | str, thresholds: Thresholds) -> ClassifierWakeW
     return detector
 
 
-def _init(recipe: Recipe, model_path: str, thresholds: Thresholds, observe: bool = False) -> None:
+def _init(recipe: Recipe, model_path: str, thresholds: Thresholds) -> None:
     global _MAKER, _DETECTOR
     _MAKER = ClipMaker(recipe)
     _DETECTOR = _detector(model_path, thresholds)
-    if observe:
-        _DETECTOR.observer = lambda end, score, verify: _STEPS.append((end, score, verify))
-
-
-def _observe(job: tuple[str, int]) -> tuple[str, float, float | None, np.ndarray]:
-    """(kind, seconds, the phrase's end or None, steps): every step of one clip as (detection
-    end, first network's score, verifier's score)."""
-    assert _MAKER is not None and _DETECTOR is not None
-    clip = _MAKER.make(job)
-    _STEPS.clear()
-    detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))
-    steps = np.array(_STEPS, np.float64).reshape(-1, 3)
-    return job[0], len(clip.audio) / RATE, clip.phrase_end, steps
 
 
 def _caught(phrase_end: float, ends: list[float]) -> int:
@@ -298,54 +274,6 @@ def evaluate_phones(
     return reports
 
 
-def detections(steps: np.ndarray, threshold: float, verify_threshold: float, hits: int = 1) -> list[float]:
-    """The detection ends the live detector would give on observed steps (end, score, verifier's
-    score) with these thresholds."""
-    ends: list[float] = []
-    streak, rest_until = 0, -1
-    for i, (end, score, verify) in enumerate(steps):
-        if i < rest_until:
-            continue
-        streak = streak + 1 if score >= threshold else 0
-        if streak >= hits and verify >= verify_threshold:
-            ends.append(float(end))
-            streak, rest_until = 0, i + SWEEP_REST_STEPS
-    return ends
-
-
-@dataclass
-class Sweep:
-    phrase: str
-    own: tuple[float, float]  # the model's own thresholds
-    reports: dict[tuple[float, float], Report]  # per (threshold, verifier threshold)
-    phones: bool = False  # the model has a phone check (which a sweep leaves out)
-
-    def lines(self) -> list[str]:
-        first = next(iter(self.reports.values()), None)
-        if first is None:
-            return []
-        lines = [
-            f"wake phrase: {self.phrase!r} (held-out voices and sentences); * the model's own thresholds"
-        ]
-        lines.append(f"{'threshold':>10} {'verifier':>9}" + first.table_head())
-        for (threshold, verify), r in self.reports.items():
-            mark = "*" if (threshold, verify) == self.own else " "
-            lines.append(f"{mark}{threshold:>9.3f} {verify:>9.3f}" + r.table_row())
-        sizes = f"{first.positives} phrases"
-        if first.talk_positives:
-            sizes += f", {first.talk_positives} over other talk"
-        talk = {"ordinary": "ordinary", "near": "near-miss"}
-        hours = ", ".join(
-            f"{first.hours[k]:.2f} h of {name} talk" for k, name in talk.items() if first.hours[k]
-        )
-        lines.append(f"from {sizes}{', ' + hours if hours else ''}")
-        if self.phones:
-            lines.append(
-                "the two networks alone: the model's phone check is left out (--phone-sweep measures it)"
-            )
-        return lines
-
-
 @dataclass
 class PhoneSweep:
     """The figures at several phone check thresholds (`speaker wake eval --phone-sweep`)."""
@@ -368,37 +296,3 @@ class PhoneSweep:
             " networks from hitting again until it has left their view)"
         )
         return lines
-
-
-def sweep(
-    model_path: Path,
-    clips: Clips = Clips(),
-    *,
-    thresholds: tuple[float, ...] = SWEEP_FIRST,
-    verify_thresholds: tuple[float, ...] = SWEEP_VERIFIER,
-    progress: Callable[[int, int], None] | None = None,
-) -> Sweep:
-    """The figures of `evaluate` for every pair of thresholds, from one run over the clips."""
-    detector, recipe, jobs = _setup(model_path, clips, (None, None, None))
-    model = detector.model
-    assert model is not None
-    if model.alternate is not None:
-        raise ValueError(f"{model_path} has an alternate route: a sweep varies one route's thresholds only")
-    own = (detector.threshold, detector.verify_threshold)
-    if model.verifier is None:
-        verify_thresholds = (0.0,)  # no verifier: every first-network hit counts
-    firsts, verifies = sorted({*thresholds, own[0]}), sorted({*verify_thresholds, own[1]})
-    pairs = [(t, v) for t in firsts for v in verifies]
-    reports = {pair: Report(detector.phrase, talk_below_db=clips.talk_below_db) for pair in pairs}
-    with ProcessPoolExecutor(
-        _workers(clips.workers),
-        initializer=_init,
-        initargs=(recipe, str(model_path), (None, None, None), True),
-    ) as pool:
-        for i, (kind, seconds, phrase_end, steps) in enumerate(pool.map(_observe, jobs, chunksize=4)):
-            for (threshold, verify), report in reports.items():
-                ends = detections(steps, threshold, verify, model.hits)
-                report.tally(kind, seconds, len(ends) if phrase_end is None else _caught(phrase_end, ends))
-            if progress:
-                progress(i + 1, len(jobs))
-    return Sweep(detector.phrase, own, reports, phones=model.phones is not None)
