@@ -110,9 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             " accents the phone recognizer learned), those of its rivals (the phrase with a word"
             " swapped for one that sounds like it: 'hey computes', 'he commuter', ...) and the"
             " threshold its score must reach: how much better the phrase explains the audio around a"
-            " hit than the rival that explains it best (a log probability; below 0, a rival may fit"
-            " a little better). With --no-rivals the score is how much more likely than any other"
-            " phone the phrase's weakest phone is heard, at its surest moment."
+            " hit than the rival that explains it best (a log probability: 0 when no rival fits"
+            " better; at -10, a rival may fit better by up to 10). With --no-rivals the score is"
+            " how much more likely than any other phone the phrase's weakest phone is heard, at its"
+            " surest moment."
         ),
     )
     ph.add_argument("model", type=Path, help="the wake model file")
