@@ -4,6 +4,7 @@ settings for it, broken recognizer files, and training a recognizer end to end."
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import zipfile
@@ -24,12 +25,15 @@ from speaker.wake.phones import (
     MEL_AT,
     MEL_FRAMES,
     PhoneCheck,
+    PhoneEnsemble,
     PhoneModel,
     align,
     bundled_phones,
+    bundled_recognizers,
     espeak_many,
     espeak_phones,
     features,
+    load_recognizers,
     parse_espeak,
     path_scores,
     pronunciations,
@@ -255,6 +259,27 @@ def test_the_config_sets_or_turns_off_the_phone_check(tmp_path: Path) -> None:
         load_settings(bad)
 
 
+def test_the_check_averages_two_recognizers_trained_on_other_speech(
+    tmp_path: Path, recognizer: PhoneModel, check: PhoneCheck
+) -> None:
+    assert isinstance(check.model, PhoneEnsemble) and len(check.model.members) == 2
+    first, second = check.model.members
+    steps = np.random.default_rng(2).normal(size=(20, first.width)).astype(np.float32)
+    columns = [0] + [second.inventory.index(p) + 1 for p in first.inventory]
+    mapped = second.log_probs(steps)[:, columns]
+    mapped -= np.log(np.exp(mapped).sum(axis=1, keepdims=True))  # the first's phones only
+    expected = (first.log_probs(steps) + mapped) / 2
+    assert np.allclose(check.model.log_probs(steps), expected, atol=1e-5)
+    assert check.model.ids(COMPUTER) == first.ids(COMPUTER)
+    # the same recognizer twice is that recognizer
+    twice = PhoneEnsemble([recognizer, recognizer])
+    assert np.allclose(twice.log_probs(steps), recognizer.log_probs(steps), atol=1e-5)
+    with pytest.raises(ModelError, match="different features"):
+        PhoneEnsemble([recognizer, dataclasses.replace(recognizer, mel_frames=0)])
+    with pytest.raises(ModelError, match="nowhere.npz.*does not exist"):
+        load_recognizers((str(bundled_recognizers()[0]), str(tmp_path / "nowhere.npz")))
+
+
 def test_a_missing_or_damaged_phone_recognizer_is_a_clear_error(
     tmp_path: Path, recognizer: PhoneModel
 ) -> None:
@@ -288,11 +313,14 @@ def test_training_a_phone_recognizer_runs_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("jax", reason="training the recognizer needs the phones extra")
     out = tmp_path / "tiny.npz"
     # in its own process: jax must not be loaded in this one, which forks for other tests
-    command = [sys.executable, "-m", "speaker.wake.training.phones", "--out", str(out), "--utterances", "24"]
+    command = [sys.executable, "-m", "speaker.wake.training.phones", "--out", str(out), "--utterances", "12"]
+    command += ["--seed", "3", "4"]  # the speech of two seeds, learned together
     command += ["--epochs", "2", "--hidden", "16", "--min-count", "2", "--workers", "1"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "epoch 2/2" in result.stdout and f"wrote {out}" in result.stdout
+    learn, check = re.search(r"(\d+) utterances to learn, (\d+) to check", result.stdout).groups()
+    assert int(learn) + int(check) > 12  # more than one seed's
     model = PhoneModel.load(out)
     assert "k" in model.inventory and len(model.layers) == 4
     assert model.mel_frames == MEL_FRAMES and model.width == 96 + 32 * MEL_FRAMES

@@ -19,7 +19,8 @@ the phrase's path is than the best rival's: a sound-alike said is explained bett
 phones, however well the phrase's fit. A model without rivals scores the phrase alone: at its
 surest step, how much more likely was each of its phones than any other, the weakest deciding.
 The phrase's phones (several accents' pronunciations), its rivals' and the threshold are in the
-wake model.
+wake model. Two recognizers hear each hit, their log probabilities averaged (PhoneEnsemble):
+`phones.npz` and `phones_more.npz`, which learned from twice the speech; they err differently.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ FIX = "reinstall speaker, or make it again with `python -m speaker.wake.training
 
 def bundled_phones() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "wake" / "phones.npz"
+
+
+def bundled_recognizers() -> tuple[Path, ...]:
+    """The recognizers the phone check averages: the first, and one trained on other speech."""
+    return (bundled_phones(), bundled_phones().with_name("phones_more.npz"))
 
 
 def parse_espeak(text: str) -> list[str]:
@@ -231,6 +237,41 @@ class PhoneModel:
         return [self.inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
 
 
+@dataclass
+class PhoneEnsemble:
+    """Several recognizers heard as one: their log probabilities averaged, each mapped to the
+    first one's phones by name. Recognizers trained on other speech err differently."""
+
+    members: list[PhoneModel]
+
+    def __post_init__(self) -> None:
+        first = self.members[0]
+        self.inventory, self.mel_frames = first.inventory, first.mel_frames
+        self._columns = []
+        for member in self.members:
+            if member.mel_frames != first.mel_frames:
+                raise ModelError("the phone recognizers to average hear different features")
+            missing = [p for p in first.inventory if p not in member.inventory]
+            if missing:
+                raise ModelError(f"a phone recognizer to average lacks the phones {' '.join(missing)}")
+            self._columns.append(np.array([0] + [member.inventory.index(p) + 1 for p in first.inventory]))
+
+    def ids(self, phones: list[str]) -> tuple[int, ...]:
+        return self.members[0].ids(phones)
+
+    def log_probs(self, steps: np.ndarray) -> np.ndarray:
+        total = np.zeros((len(steps), len(self.inventory) + 1))
+        for member, columns in zip(self.members, self._columns, strict=True):
+            mapped = member.log_probs(steps)[:, columns]
+            top = mapped.max(axis=1, keepdims=True)
+            total += mapped - top - np.log(np.exp(mapped - top).sum(axis=1, keepdims=True))
+        return total / len(self.members)
+
+    def decode(self, steps: np.ndarray) -> list[str]:
+        best = self.log_probs(steps).argmax(axis=1)
+        return [self.inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
+
+
 def align(log_probs: np.ndarray, sequence: tuple[int, ...]) -> tuple[float, list[float]]:
     """The best path that says `sequence` somewhere in these steps, against the best path of all.
 
@@ -336,7 +377,7 @@ class PhoneCheck:
     """The check one wake model asks for: its phrase's pronunciations (and its rivals'), threshold
     and view."""
 
-    model: PhoneModel
+    model: PhoneModel | PhoneEnsemble
     sequences: list[tuple[int, ...]]
     threshold: float
     before_s: float = 2.3
@@ -386,3 +427,10 @@ def check_settings(
 @functools.lru_cache(maxsize=4)
 def load_phone_model(path: str) -> PhoneModel:
     return PhoneModel.load(path)
+
+
+@functools.lru_cache(maxsize=2)
+def load_recognizers(paths: tuple[str, ...]) -> PhoneModel | PhoneEnsemble:
+    """One recognizer, or several averaged (a ModelError names a missing or damaged file)."""
+    models = [load_phone_model(p) for p in paths]
+    return models[0] if len(models) == 1 else PhoneEnsemble(models)

@@ -251,7 +251,13 @@ def main(argv: list[str] | None = None) -> int:
         default=MEL_FRAMES,
         help=f"mel frames heard beside each embedding, 0..8 (default {MEL_FRAMES}; 0: embeddings alone)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="which speech to make")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="which speech to make (several: --utterances of each, learned together)",
+    )
     parser.add_argument(
         "--init-seed",
         type=int,
@@ -265,23 +271,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
-    with tqdm(total=args.utterances, desc="speech", unit="utt", disable=None) as bar:
-        utterances = make_utterances(
-            args.phrase,
-            args.utterances,
-            seed=args.seed,
-            piper_voices=tuple(args.piper_voice),
-            mel_frames=args.mel_frames,
-            workers=args.workers,
-            progress=lambda n: bar.update(n - bar.n),
-        )
+    utterances: list[Utterance] = []
+    with tqdm(total=args.utterances * len(args.seed), desc="speech", unit="utt", disable=None) as bar:
+        for k, seed in enumerate(args.seed):
+            done = k * args.utterances
+            utterances += make_utterances(
+                args.phrase,
+                args.utterances,
+                seed=seed,
+                piper_voices=tuple(args.piper_voice),
+                mel_frames=args.mel_frames,
+                workers=args.workers,
+                progress=lambda n, done=done: bar.update(done + n - bar.n),
+            )
     model = train_recognizer(
         utterances,
         epochs=args.epochs,
         hidden=args.hidden,
         dropout=args.dropout,
         min_count=args.min_count,
-        seed=args.seed if args.init_seed is None else args.init_seed,
+        seed=args.seed[0] if args.init_seed is None else args.init_seed,
     )
     print(f"wrote {model.save(args.out)}")
     return 0
