@@ -115,11 +115,12 @@ def test_many_sequences_are_scored_at_once_as_align_scores_each() -> None:
     assert path_scores(_frames([]), [(1,)]).tolist() == [float("-inf")]
 
 
-def test_the_phrase_is_weighed_against_its_rivals() -> None:
+def test_the_phrase_is_weighed_against_its_rivals(recognizer: PhoneModel) -> None:
     frames = _frames([0, 1, 2, 4, 0])  # says 1 2 4
-    check = PhoneCheck(model=None, sequences=[(1, 2, 3)], threshold=-1.0, rivals=[(1, 2, 4), (5, 5)])  # type: ignore[arg-type]
+    check = PhoneCheck(recognizer, sequences=[(1, 2, 3)], threshold=-1.0, rivals=[(1, 2, 4), (5, 5)])
     assert check.rival_score(frames) < -3  # a rival says it better
-    assert PhoneCheck(None, [(1, 2, 4)], -1.0, rivals=[(1, 2, 3)]).rival_score(frames) > 3  # type: ignore[arg-type]
+    assert check.best_rival == [recognizer.inventory[c - 1] for c in (1, 2, 4)]
+    assert PhoneCheck(recognizer, [(1, 2, 4)], -1.0, rivals=[(1, 2, 3)]).rival_score(frames) > 3
     assert espeak_many(["hey computer", "hey, can pewter", "hey computes"]) == [
         COMPUTER,
         ["h", "eI", "k", "a", "n", "p", "j", "u:", "t", "3"],

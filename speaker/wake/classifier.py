@@ -315,7 +315,7 @@ class ClassifierWakeWord:
         if self.last_phone_score >= check.threshold:
             return dataclasses.replace(detection, phone_score=round(self.last_phone_score, 3))
         self.phone_rejects += 1
-        rival = " ".join(check.best_rival) if check.rivals and check.best_rival else ""
+        rival = " ".join(check.best_rival) if check.best_rival else ""
         self.turned_down.append((round(detection.end, 2), round(self.last_phone_score, 2), rival))
         # the networks still hear what was turned down: no new hit until it has left their view
         assert self.model is not None

@@ -227,14 +227,21 @@ class PhoneModel:
             padded = np.pad(h, ((k // 2, k // 2), (0, 0)))
             h = sum(padded[i : i + len(h)] @ w[i] for i in range(k)) + b
             h = 0.5 * h * (1.0 + np.tanh(0.7978845608 * (h + 0.044715 * h**3)))  # GELU
-        z = h @ self.output[0] + self.output[1]
-        z = z - z.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return _log_softmax(h @ self.output[0] + self.output[1])
 
     def decode(self, steps: np.ndarray) -> list[str]:
-        """The best phone at each step, repeats and blanks removed (for looking, not deciding)."""
-        best = self.log_probs(steps).argmax(axis=1)
-        return [self.inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
+        return _decode(self.log_probs(steps), self.inventory)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _decode(log_probs: np.ndarray, inventory: list[str]) -> list[str]:
+    """The best phone at each step, repeats and blanks removed (for looking, not deciding)."""
+    best = log_probs.argmax(axis=1)
+    return [inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
 
 
 @dataclass
@@ -260,16 +267,13 @@ class PhoneEnsemble:
         return self.members[0].ids(phones)
 
     def log_probs(self, steps: np.ndarray) -> np.ndarray:
-        total = np.zeros((len(steps), len(self.inventory) + 1))
-        for member, columns in zip(self.members, self._columns, strict=True):
-            mapped = member.log_probs(steps)[:, columns]
-            top = mapped.max(axis=1, keepdims=True)
-            total += mapped - top - np.log(np.exp(mapped - top).sum(axis=1, keepdims=True))
-        return total / len(self.members)
+        mapped = [
+            _log_softmax(m.log_probs(steps)[:, c]) for m, c in zip(self.members, self._columns, strict=True)
+        ]
+        return sum(mapped) / len(mapped)
 
     def decode(self, steps: np.ndarray) -> list[str]:
-        best = self.log_probs(steps).argmax(axis=1)
-        return [self.inventory[c - 1] for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
+        return _decode(self.log_probs(steps), self.inventory)
 
 
 def align(log_probs: np.ndarray, sequence: tuple[int, ...]) -> tuple[float, list[float]]:
@@ -402,7 +406,7 @@ class PhoneCheck:
         paths = path_scores(log_probs, self.sequences + self.rivals)
         rivals = paths[len(self.sequences) :]
         best = int(rivals.argmax())
-        self.best_rival = [self.model.inventory[c - 1] for c in self.rivals[best]] if self.model else None
+        self.best_rival = [self.model.inventory[c - 1] for c in self.rivals[best]]
         own = paths[: len(self.sequences)].max()
         return float(own - rivals[best]) if own > float("-inf") else float("-inf")
 
