@@ -19,6 +19,7 @@ from speaker.errors import ModelError
 from speaker.settings import load_settings
 from speaker.wake.base import detect_all
 from speaker.wake.classifier import OFF, RECORD, ClassifierWakeWord, bundled_model
+from speaker.wake.ctc import align, path_scores
 from speaker.wake.features import Embedder
 from speaker.wake.model import WakeModel
 from speaker.wake.phones import (
@@ -27,7 +28,6 @@ from speaker.wake.phones import (
     PhoneCheck,
     PhoneEnsemble,
     PhoneModel,
-    align,
     bundled_phones,
     bundled_recognizers,
     espeak_many,
@@ -35,7 +35,6 @@ from speaker.wake.phones import (
     features,
     load_recognizers,
     parse_espeak,
-    path_scores,
     pronunciations,
 )
 
