@@ -89,14 +89,19 @@ def make_utterances(
     phrase: str,
     count: int,
     *,
-    seed: int = 0,
+    seeds: tuple[int, ...] = (0,),
     piper_voices: tuple[str, ...] = (),
     mel_frames: int = MEL_FRAMES,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> list[Utterance]:
+    """`count` utterances of speech for each seed (the same seed makes the same texts and voices)."""
     pools = _texts(phrase)
-    jobs = [(seed * 1_000_003 + k, phrase, pools, list(piper_voices), mel_frames) for k in range(count)]
+    jobs = [
+        (seed * 1_000_003 + k, phrase, pools, list(piper_voices), mel_frames)
+        for seed in seeds
+        for k in range(count)
+    ]
     out: list[Utterance] = []
     with ProcessPoolExecutor(workers) as pool:
         for k, utterance in enumerate(pool.map(_one, jobs, chunksize=8)):
@@ -271,19 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
-    utterances: list[Utterance] = []
     with tqdm(total=args.utterances * len(args.seed), desc="speech", unit="utt", disable=None) as bar:
-        for k, seed in enumerate(args.seed):
-            done = k * args.utterances
-            utterances += make_utterances(
-                args.phrase,
-                args.utterances,
-                seed=seed,
-                piper_voices=tuple(args.piper_voice),
-                mel_frames=args.mel_frames,
-                workers=args.workers,
-                progress=lambda n, done=done: bar.update(done + n - bar.n),
-            )
+        utterances = make_utterances(
+            args.phrase,
+            args.utterances,
+            seeds=tuple(args.seed),
+            piper_voices=tuple(args.piper_voice),
+            mel_frames=args.mel_frames,
+            workers=args.workers,
+            progress=lambda n: bar.update(n - bar.n),
+        )
     model = train_recognizer(
         utterances,
         epochs=args.epochs,
