@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _listed(parse: Callable[[str], float], text: str, example: str) -> tuple[float, ...]:
+    """Comma-separated values, each read by `parse`; at least one."""
+    values = tuple(parse(part.strip()) for part in text.split(",") if part.strip())
+    if not values:
+        raise argparse.ArgumentTypeError(f"give at least one threshold, e.g. {example}")
+    return values
 
 
 def between(low: float, high: float, *, open_ends: bool) -> type[float]:
     """An argparse type: a number in low..high (open: the ends themselves not allowed)."""
 
     def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        value = _number(text)
         inside = low < value < high if open_ends else low <= value <= high
         if not inside:
             raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
@@ -25,25 +38,16 @@ THRESHOLD = between(0.0, 1.0, open_ends=True)
 
 
 def phone_threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not -100.0 <= value <= 50.0:
         raise argparse.ArgumentTypeError(f"a phone check threshold is a number from -100 to 50, got {text}")
     return value
 
 
 def phone_thresholds(text: str) -> tuple[float, ...]:
-    values = tuple(phone_threshold(part.strip()) for part in text.split(",") if part.strip())
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one threshold, e.g. -12,-8,-5")
-    return tuple(sorted(set(values)))
+    return tuple(sorted(set(_listed(phone_threshold, text, "-12,-8,-5"))))
 
 
 def thresholds(text: str) -> tuple[float, ...]:
     """An argparse type: comma-separated thresholds, each in 0..1."""
-    values = tuple(THRESHOLD(part.strip()) for part in text.split(",") if part.strip())
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one threshold, e.g. 0.9,0.95")
-    return values
+    return _listed(THRESHOLD, text, "0.9,0.95")
