@@ -208,7 +208,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_phones(args: argparse.Namespace) -> int:
     from speaker.wake.model import WakeModel
-    from speaker.wake.phones import DEFAULT_THRESHOLD, check_settings
+    from speaker.wake.phones import AFTER_S, DEFAULT_THRESHOLD, check_settings
 
     path = args.model.expanduser()
     model = WakeModel.load(path)
@@ -222,7 +222,7 @@ def run_phones(args: argparse.Namespace) -> int:
     model.phones = check_settings(
         model.phrase,
         args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD),
-        args.after if args.after is not None else old.get("after_s", 0.7),
+        args.after if args.after is not None else old.get("after_s", AFTER_S),
         rivals=not args.no_rivals,
     )
     model.save(out)

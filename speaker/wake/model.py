@@ -26,6 +26,7 @@ import numpy as np
 from speaker.errors import ModelError
 from speaker.wake import npzfile
 from speaker.wake.features import EMBEDDING_DIM
+from speaker.wake.phones import AFTER_S, BEFORE_S
 
 FORMAT = "speaker-wake/1"
 FIX = 'make one with `speaker wake train "PHRASE"`, or point wake.classifier at another file'
@@ -192,8 +193,8 @@ def _phone_check(fields: Any) -> dict[str, Any] | None:
     check = {
         "pronunciations": pronunciations,
         "threshold": float(fields["threshold"]),
-        "before_s": float(fields.get("before_s", 2.3)),
-        "after_s": float(fields.get("after_s", 0.7)),
+        "before_s": float(fields.get("before_s", BEFORE_S)),
+        "after_s": float(fields.get("after_s", AFTER_S)),
     }
     if fields.get("rivals"):
         rivals = [[str(p) for p in seq] for seq in fields["rivals"]]

@@ -47,6 +47,8 @@ MEL_AT = WINDOW_FRAMES // 2 - 2  # where in an embedding's window they start: it
 # espeak-ng accents whose pronunciations of a phrase are kept (those the recognizer trained on)
 ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-x-gbcwmd")
 DEFAULT_THRESHOLD = -10.0  # a new model's, as the shipped one's (chosen on held-out clips: README)
+BEFORE_S = 2.3  # how much audio before a hit the check hears
+AFTER_S = 0.7  # how long after a hit it listens before it decides (README: 0.55 the same, 0.4 worse)
 FIX = "reinstall speaker, or make it again with `python -m speaker.wake.training.phones`"
 
 
@@ -285,8 +287,8 @@ class PhoneCheck:
     model: PhoneModel | PhoneEnsemble
     sequences: list[tuple[int, ...]]
     threshold: float
-    before_s: float = 2.3
-    after_s: float = 0.7
+    before_s: float = BEFORE_S
+    after_s: float = AFTER_S
     rivals: list[tuple[int, ...]] = field(default_factory=list)
     best_rival: list[str] | None = None  # the phones of the rival that fit best when it last scored
 
@@ -313,7 +315,7 @@ class PhoneCheck:
 
 
 def check_settings(
-    phrase: str, threshold: float = DEFAULT_THRESHOLD, after_s: float = 0.7, rivals: bool = True
+    phrase: str, threshold: float = DEFAULT_THRESHOLD, after_s: float = AFTER_S, rivals: bool = True
 ) -> dict:
     """A wake model's phone check for `phrase` (its pronunciations from espeak-ng, and with
     `rivals` those of the sound-alikes it is weighed against), or a ModelError."""
@@ -322,7 +324,7 @@ def check_settings(
     said = pronunciations(phrase)
     if not said:
         raise ModelError(f"espeak-ng gives no phones for {phrase!r}")
-    settings = {"pronunciations": said, "threshold": threshold, "before_s": 2.3, "after_s": after_s}
+    settings = {"pronunciations": said, "threshold": threshold, "before_s": BEFORE_S, "after_s": after_s}
     calls = rival_calls(phrase) if rivals else []
     if calls:
         settings["rivals"] = rival_pronunciations(calls, said)
