@@ -86,13 +86,30 @@ def test_installed_models_pass(store: ModelStore, capsys: pytest.CaptureFixture[
     code, lines = doctor(["doctor", "--only", "config,models"], capsys)
     assert code == 0, lines
     models = [line for line in lines_of("model", lines) if "wake model" not in line]
-    verify = WakeModel.load(bundled_model()).verifier.threshold
+    shipped = WakeModel.load(bundled_model())
     assert len(models) == 3 and all(line.startswith("ok") and "sha256 verified" in line for line in models)
-    assert any(
-        line.startswith("ok") and "wake model for 'hey computer'" in line and f"verifier {verify:.3f}" in line
-        for line in lines
-    )
+    wake = [line for line in lines if "wake model for 'hey computer'" in line]
+    assert len(wake) == 1 and wake[0].startswith("ok"), wake
+    assert f"verifier {shipped.verifier.threshold:.3f}" in wake[0]
+    rivals, threshold = len(shipped.phones["rivals"]), shipped.phones["threshold"]
+    assert f"phone check against {rivals} rival pronunciations at {threshold:g}" in wake[0]
     assert lines[-1] == "All good: the speaker has what it needs."
+
+
+def test_a_damaged_phone_recognizer_fails_and_names_its_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from speaker.wake import phones
+
+    first = phones.bundled_recognizers()[0]
+    damaged = tmp_path / "phones_more.npz"
+    damaged.write_bytes(first.read_bytes()[:5000])  # cut short, as an interrupted copy leaves it
+    monkeypatch.setattr(phones, "bundled_recognizers", lambda: (first, damaged))
+    code, lines = doctor(["doctor", "--only", "config,models"], capsys)
+    assert code == 1
+    wake = [line for line in lines_of("model", lines) if str(damaged) in line]
+    assert len(wake) == 1 and wake[0].startswith("FAIL") and "damaged" in wake[0], lines
+    assert wake[0].endswith(f"-> fix: {phones.FIX}")
 
 
 def test_invalid_config_fails_and_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,6 +79,16 @@ def check_wake_model(settings: Settings) -> Finding:
         stages += f", verifier {model.verifier.threshold:.3f}"
     if model.alternate is not None:
         stages += ", and an alternate route trained over background talk"
+    if model.phones is not None:
+        from speaker.wake.phones import FIX, bundled_recognizers, load_recognizers
+
+        try:
+            load_recognizers(tuple(str(p) for p in bundled_recognizers()))
+        except ModelError as exc:
+            return Finding("model", "fail", exc.message.removesuffix(f": {FIX}"), FIX)
+        rivals = model.phones.get("rivals")
+        against = f"{len(rivals)} rival pronunciations" if rivals else "its weakest phone"
+        stages += f", phone check against {against} at {model.phones['threshold']:g}"
     message = f"wake model for {model.phrase!r}: {path} ({stages})"
     return Finding("model", "ok", message)
 
