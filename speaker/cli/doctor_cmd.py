@@ -12,7 +12,8 @@ Check what the speaker needs, one line per check, each problem with its fix:
   service      the systemd service (when installed): running, restarted, its last status
   audio        the microphone opens (and a 2-second level meter: speak to see it move),
                the speaker is there
-  models       the configured models are installed and every file's sha256 matches
+  models       the configured models are installed and every file's sha256 matches; the wake
+               model and its phone check's recognizers load
   resources    free disk and memory against what the configured models need
   board        CPU temperature, under-voltage and throttling (where the Pi exposes them)
   broker       the MQTT broker is reachable and accepts the credentials
