@@ -39,6 +39,7 @@ from speaker.errors import ModelError
 from speaker.wake import npzfile
 from speaker.wake.ctc import align, path_scores
 from speaker.wake.features import EMBEDDING_DIM, N_MELS, WINDOW_FRAMES, Embedder
+from speaker.wake.soundalikes import rival_calls
 
 FORMAT = "speaker-phones/1"
 HOP_FRAMES = 4  # mel frames (10 ms each) between two embeddings the recognizer sees
@@ -319,8 +320,6 @@ def check_settings(
 ) -> dict:
     """A wake model's phone check for `phrase` (its pronunciations from espeak-ng, and with
     `rivals` those of the sound-alikes it is weighed against), or a ModelError."""
-    from speaker.wake.training.texts import rival_calls
-
     said = pronunciations(phrase)
     if not said:
         raise ModelError(f"espeak-ng gives no phones for {phrase!r}")

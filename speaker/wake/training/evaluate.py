@@ -19,8 +19,8 @@ from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
 from speaker.wake.classifier import RECORD, ClassifierWakeWord
 from speaker.wake.features import RATE
+from speaker.wake.soundalikes import similar_words
 from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
-from speaker.wake.training.texts import similar_words
 
 CAUGHT_WITHIN = (-0.6, 0.8)  # a detection this close to the phrase's end counts as catching it
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from speaker.wake.features import EMBEDDING_DIM, N_MELS, Embedder
 from speaker.wake.phones import MEL_FRAMES, PhoneModel, espeak_phones, features
+from speaker.wake.soundalikes import similar_words
 from speaker.wake.training import texts, voices
 
 MAX_LABELS = 48
@@ -45,7 +46,7 @@ _embedder: Embedder | None = None
 def _texts(phrase: str) -> dict[str, list[str]]:
     prose = texts.half(list(texts.prose()), evaluation=False)
     sentences = texts.half(texts._split(texts.HOUSEHOLD), False) + texts.near_misses(
-        phrase, False, texts.similar_words(phrase)
+        phrase, False, similar_words(phrase)
     )
     return {"prose": prose, "sentences": sentences, "calls": texts.sound_alike_calls(phrase)}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from speaker.wake.model import WakeModel
 from speaker.wake.phones import check_settings
+from speaker.wake.soundalikes import similar_words
 from speaker.wake.training.dataset import Examples, Recipe, jobs_for, make_examples
 from speaker.wake.training.fit import choose_threshold, fit_network
-from speaker.wake.training.texts import similar_words
 
 log = logging.getLogger(__name__)
 
