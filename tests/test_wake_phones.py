@@ -259,16 +259,18 @@ def test_the_config_sets_or_turns_off_the_phone_check(tmp_path: Path) -> None:
         load_settings(bad)
 
 
-def test_the_check_averages_two_recognizers_trained_on_other_speech(
+def test_the_check_averages_three_recognizers_trained_on_other_speech(
     tmp_path: Path, recognizer: PhoneModel, check: PhoneCheck
 ) -> None:
-    assert isinstance(check.model, PhoneEnsemble) and len(check.model.members) == 2
-    first, second = check.model.members
+    assert isinstance(check.model, PhoneEnsemble) and len(check.model.members) == 3
+    first, *others = check.model.members
     steps = np.random.default_rng(2).normal(size=(20, first.width)).astype(np.float32)
-    columns = [0] + [second.inventory.index(p) + 1 for p in first.inventory]
-    mapped = second.log_probs(steps)[:, columns]
-    mapped -= np.log(np.exp(mapped).sum(axis=1, keepdims=True))  # the first's phones only
-    expected = (first.log_probs(steps) + mapped) / 2
+    expected = first.log_probs(steps)
+    for other in others:
+        columns = [0] + [other.inventory.index(p) + 1 for p in first.inventory]
+        mapped = other.log_probs(steps)[:, columns]
+        expected = expected + mapped - np.log(np.exp(mapped).sum(axis=1, keepdims=True))  # the first's phones
+    expected /= 3
     assert np.allclose(check.model.log_probs(steps), expected, atol=1e-5)
     assert check.model.ids(COMPUTER) == first.ids(COMPUTER)
     # the same recognizer twice is that recognizer

@@ -19,8 +19,9 @@ the phrase's path is than the best rival's: a sound-alike said is explained bett
 phones, however well the phrase's fit. A model without rivals scores the phrase alone: at its
 surest step, how much more likely was each of its phones than any other, the weakest deciding.
 The phrase's phones (several accents' pronunciations), its rivals' and the threshold are in the
-wake model. Two recognizers hear each hit, their log probabilities averaged (PhoneEnsemble):
-`phones.npz` and `phones_more.npz`, which learned from twice the speech; they err differently.
+wake model. Three recognizers hear each hit, their log probabilities averaged (PhoneEnsemble):
+`phones.npz`, `phones_more.npz` (twice that speech) and `phones_other.npz` (other speech); what
+they learned from differs, so they err differently.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def bundled_phones() -> Path:
 
 
 def bundled_recognizers() -> tuple[Path, ...]:
-    """The recognizers the phone check averages: the first, and one trained on other speech."""
-    return (bundled_phones(), bundled_phones().with_name("phones_more.npz"))
+    """The recognizers the phone check averages: the first, and two that learned from other speech."""
+    return tuple(
+        bundled_phones().with_name(name) for name in ("phones.npz", "phones_more.npz", "phones_other.npz")
+    )
 
 
 def parse_espeak(text: str) -> list[str]:
