@@ -5,7 +5,8 @@ Feeds the configured wake engine (default: the trained classifier) 30 ms frames 
   - quiet room noise (how a speaker spends most of its life: the `idle` figure),
   - continuous talk with no wake word (a TV or a conversation: the worst case),
 and prints the CPU time it used per second of audio. The pocketsphinx keyphrase spotter is
-measured the same way for comparison. Accuracy is measured by `speaker wake eval`.
+measured the same way for comparison. For a model with a phone check it also prints what one hit's
+check costs (it runs only at hits of the networks). Accuracy is measured by `speaker wake eval`.
 
     speaker bench wake [--seconds 60]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,36 @@ def cpu_percent(detector, audio: np.ndarray) -> tuple[float, int]:
     return 100.0 * used / (len(audio) / 16000), detections
 
 
+def phone_check_cost(detector, audio: np.ndarray, repeats: int = 10) -> dict[str, float] | None:
+    """Milliseconds one hit's phone check takes, by part, and the CPU time of the whole (None: the
+    model has no check). Wall time is what the check adds to a wake's latency; CPU time counts all
+    threads (numpy's and onnxruntime's), so it is more than the wall time on a multi-core board."""
+    from speaker.wake.features import Embedder
+
+    check = getattr(detector, "phone_check", None)
+    if check is None:
+        return None
+    embedder = Embedder()
+    mel = embedder.mel(audio[: int((check.before_s + check.after_s) * 16000)].astype(np.float32))
+    steps = check.features(embedder, mel)
+    log_probs = check.model.log_probs(steps)
+    parts = {
+        "features": lambda: check.features(embedder, mel),
+        "recognizers": lambda: check.model.log_probs(steps),
+        "rivals": lambda: check.rival_score(log_probs),
+        "whole check": lambda: check.score(embedder, mel),
+    }
+    cost = {}
+    for name, run in parts.items():
+        run()  # warm
+        start, wall = cpu_seconds(), time.perf_counter()
+        for _ in range(repeats):
+            run()
+        cost[name] = 1000 * (time.perf_counter() - wall) / repeats
+    cost["CPU"] = 1000 * (cpu_seconds() - start) / repeats  # of the whole check, the last measured
+    return cost
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -87,6 +119,15 @@ def main() -> int:
         for name, audio in conditions.items():
             percent, detections = cpu_percent(detector, audio)
             print(f"{engine:<14} {name:<20} {percent:6.2f} {detections:10d}", flush=True)
+        cost = phone_check_cost(detector, conditions["continuous talk"])
+        if cost is not None:
+            members = len(getattr(detector.phone_check.model, "members", [None]))
+            parts = ", ".join(f"{name} {cost[name]:.0f}" for name in ("features", "recognizers", "rivals"))
+            print(
+                f"{engine:<14} phone check, per hit: {cost['whole check']:.0f} ms ({parts}; "
+                f"{cost['CPU']:.0f} ms CPU; {members} recognizer(s), "
+                f"{len(detector.phone_check.rivals)} rival sequences)"
+            )
     return 0
 
 
