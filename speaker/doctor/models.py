@@ -80,10 +80,10 @@ def check_wake_model(settings: Settings) -> Finding:
     if model.alternate is not None:
         stages += ", and an alternate route trained over background talk"
     if model.phones is not None:
-        from speaker.wake.phones import FIX, bundled_recognizers, load_recognizers
+        from speaker.wake.phones import FIX, load_bundled_recognizers
 
         try:
-            load_recognizers(tuple(str(p) for p in bundled_recognizers()))
+            load_bundled_recognizers()
         except ModelError as exc:
             return Finding("model", "fail", exc.message.removesuffix(f": {FIX}"), FIX)
         rivals = model.phones.get("rivals")

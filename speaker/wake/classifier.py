@@ -28,7 +28,7 @@ from speaker.errors import ModelError
 from speaker.wake.base import Detection
 from speaker.wake.features import RATE, STEP, Embedder, EmbeddingStream, window_end_seconds
 from speaker.wake.model import WakeModel, same_phrase
-from speaker.wake.phones import PhoneCheck, bundled_recognizers, load_recognizers
+from speaker.wake.phones import PhoneCheck, load_bundled_recognizers
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class ClassifierWakeWord:
     def _phone_check(self, model: WakeModel) -> PhoneCheck | None:
         if model.phones is None or self.phone_override == OFF:
             return None
-        recognizer = load_recognizers(tuple(str(p) for p in bundled_recognizers()))
+        recognizer = load_bundled_recognizers()
         sequences = [s for s in (recognizer.ids(p) for p in model.phones["pronunciations"]) if s]
         rivals = {recognizer.ids(p) for p in model.phones.get("rivals", [])} - set(sequences)
         return PhoneCheck(

@@ -343,3 +343,8 @@ def load_recognizers(paths: tuple[str, ...]) -> PhoneModel | PhoneEnsemble:
     """One recognizer, or several averaged (a ModelError names a missing or damaged file)."""
     models = [load_phone_model(p) for p in paths]
     return models[0] if len(models) == 1 else PhoneEnsemble(models)
+
+
+def load_bundled_recognizers() -> PhoneModel | PhoneEnsemble:
+    """The shipped recognizers the phone check averages (bundled_recognizers), loaded once."""
+    return load_recognizers(tuple(str(p) for p in bundled_recognizers()))
