@@ -33,9 +33,12 @@ from speaker.wake.phones import (
     espeak_many,
     espeak_phones,
     features,
+    fit_rival_offsets,
     load_recognizers,
     parse_espeak,
+    phone_check,
     pronunciations,
+    stored_offsets,
 )
 
 COMPUTER = ["h", "eI", "k", "@", "m", "p", "j", "u:", "t", "3"]
@@ -127,6 +130,43 @@ def test_the_phrase_is_weighed_against_its_rivals(recognizer: PhoneModel) -> Non
     ]
 
 
+def test_each_rival_may_be_held_to_a_threshold_of_its_own(recognizer: PhoneModel) -> None:
+    frames = _frames([0, 1, 2, 3, 0])  # says the phrase, 1 2 3
+    near, far = (1, 2), (1, 2, 4)  # the phrase cut short fits as well; one phone swapped does not
+    plain = PhoneCheck(recognizer, [(1, 2, 3)], -10.0, rivals=[near, far])
+    assert plain.rival_score(frames) == pytest.approx(0.0, abs=1e-6)  # "near" ties
+    margins = plain.last_margins
+    assert margins is not None and margins[0] == pytest.approx(0.0, abs=1e-6) and margins[1] > 3
+    # "far" held 15 above the threshold: the phrase must beat it by 5, and does not here (~3.8)
+    held = PhoneCheck(recognizer, [(1, 2, 3)], -10.0, rivals=[near, far], rival_offsets=[0.0, 15.0])
+    score = held.rival_score(frames)
+    assert score == pytest.approx(margins[1] - 15.0, abs=1e-6) and score < held.threshold
+    assert held.best_rival == [recognizer.inventory[c - 1] for c in far]
+    # fitted on caught phrases: each rival's lowest margin, kept between threshold and ceiling
+    caught = np.array([[-2.0, 30.0, -14.0], [-6.0, 9.0, 1.0], [0.0, float("-inf"), 0.0]])
+    assert fit_rival_offsets(caught, -10.0, -3.0).tolist() == [4.0, 7.0, 0.0]
+    with pytest.raises(ValueError, match="below the threshold"):
+        fit_rival_offsets(caught, -10.0, -11.0)
+    with pytest.raises(ValueError, match="no caught phrase"):
+        fit_rival_offsets(caught[2:], -10.0, -3.0)
+    # a model's settings: a rival twice, or the same as the phrase to the recognizer, counts once
+    names = [recognizer.inventory[c - 1] for c in (1, 2, 3, 4)]
+    settings = {
+        "pronunciations": [names[:3]],
+        "threshold": -8.0,
+        "before_s": 2.3,
+        "after_s": 0.7,
+        "rivals": [names[:2], [*names[:2], names[3]], names[:2], names[:3] + ["not-a-phone"]],
+        "rival_offsets": [1.0, 5.0, 2.0, 9.0],
+    }
+    check = phone_check(recognizer, settings)
+    assert check.rivals == [(1, 2), (1, 2, 4)] and check.rival_offsets == [2.0, 5.0]
+    assert phone_check(recognizer, settings, threshold=-3.0).threshold == -3.0
+    assert stored_offsets(check, settings, np.array([0.5, 6.0])) == [0.5, 6.0, 0.5, 0.0]
+    del settings["rival_offsets"]
+    assert phone_check(recognizer, settings).rival_offsets == []
+
+
 def test_the_recognizer_hears_each_embedding_with_the_mel_frames_at_its_middle(embedder: Embedder) -> None:
     mel = np.random.default_rng(3).normal(size=(76 + 4 * 9, 32)).astype(np.float32)
     steps = features(embedder, mel, 4)
@@ -144,6 +184,18 @@ def check() -> PhoneCheck:
     detector.load()
     assert detector.phone_check is not None
     return detector.phone_check
+
+
+def test_the_shipped_check_holds_each_rival_to_a_threshold_of_its_own(check: PhoneCheck) -> None:
+    # fitted on the phrases caught in the clips of seeds 7-10 (scripts/train_wake_model.sh)
+    assert check.threshold == -10.0 and len(check.rival_offsets) == len(check.rivals)
+    assert min(check.rival_offsets) == 0.0 and max(check.rival_offsets) == 5.0
+    held = dict(zip(check.rivals, check.rival_offsets, strict=True))
+    # rivals the phrase itself comes near (a short "hey", a weak last syllable) are held the
+    # least; a word swapped for one the phrase never sounds like, the most
+    assert held[check.model.ids(["h", "i:", *COMPUTER[2:-1]])] == 0.0
+    assert held[check.model.ids(COMPUTER[:-1])] < 1.0
+    assert held[check.model.ids(["h", "eI", "k", "a", "n", "p", "j", "u:", "t", "3"])] == 5.0
 
 
 @pytest.mark.slow
@@ -235,6 +287,47 @@ def test_the_phone_check_is_set_kept_and_removed_in_the_model_file(tmp_path: Pat
     with pytest.raises(SystemExit):
         main(["wake", "phones", str(out), "--threshold", "80"])  # out of range
     assert "from -100 to 50" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_rivals_thresholds_are_fitted_on_caught_phrases_and_kept(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "fitted.npz"
+    fit = ["--fit-seeds", "7", "--fit-positives", "3", "--workers", "1", "--out", str(out)]
+    args = ["wake", "phones", str(bundled_model()), "--threshold", "-10", "--rival-ceiling", "-5"]
+    assert main(args + fit) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"rivals' thresholds from \d+ hits on 3 phrases \(seeds 7\): \d+ of \d+ at -5", printed)
+    phones = WakeModel.load(out).phones
+    assert phones is not None and phones["threshold"] == -10.0
+    offsets = phones["rival_offsets"]
+    assert len(offsets) == len(phones["rivals"]) and min(offsets) >= 0.0 and max(offsets) == 5.0
+    detector = ClassifierWakeWord(out)
+    detector.load()
+    assert detector.phone_check is not None and max(detector.phone_check.rival_offsets) == 5.0
+    # held to the lowest margins of the phrases it caught, it still catches those phrases
+    from speaker.wake.training import evaluate
+
+    clips = evaluate.Clips(positives=3, ordinary_hours=0.0, near_hours=0.0, seed=7, workers=1)
+    fitted, plain = evaluate.evaluate(out, clips), evaluate.evaluate(out, clips, phone_threshold=-10.0)
+    assert fitted.missed == plain.missed < 3
+    # another threshold moves every rival's with it; other rivals drop their own thresholds
+    assert main(["wake", "phones", str(out), "--threshold", "-9"]) == 0
+    assert WakeModel.load(out).phones["rival_offsets"] == offsets
+    assert main(["wake", "phones", str(out), "--no-rivals"]) == 0
+    assert "rival_offsets" not in WakeModel.load(out).phones
+    for wrong, message in (
+        (["--rival-ceiling", "-5", "--no-rivals"], "needs rivals"),
+        (["--threshold", "-4", "--rival-ceiling", "-5"], "below the threshold"),
+    ):
+        assert main(["wake", "phones", str(out), *wrong, "--fit-positives", "1"]) == 2
+        assert message in capsys.readouterr().err
+    assert WakeModel.load(out).phones["threshold"] == -9.0  # and the file is left as it was
+    # a model whose offsets do not fit its rivals is damaged, and says so
+    model = WakeModel.load(bundled_model())
+    model.phones["rival_offsets"] = [1.0]
+    model.save(tmp_path / "broken.npz")
+    with pytest.raises(ModelError, match="rival offsets"):
+        WakeModel.load(tmp_path / "broken.npz")
 
 
 def test_the_config_sets_or_turns_off_the_phone_check(tmp_path: Path) -> None:

@@ -29,16 +29,10 @@ NEAR_MISSES = [
     "Hay fever is terrible this year.",
     "I bought a cheaper computer last year.",
 ]
-# Sound-alikes of the whole phrase: the verifier turns down the first said at this speed (not yet
-# said 10% faster or slower); the second still wakes it (see README, "Wake word"), so it is marked
-# until a better model makes its mark fail.
-SOUND_ALIKES = [
-    "Hey, come here for a second.",
-    pytest.param(
-        "He computed the total twice.",
-        marks=pytest.mark.xfail(strict=True, reason="known gap: this sound-alike still wakes it"),
-    ),
-]
+# Sound-alikes of the whole phrase: the verifier turns down the first (said at this speed); the
+# phone check turns down the other two, once each rival was held to a threshold of its own (with
+# one threshold for all, both woke it: see README, "Wake word").
+SOUND_ALIKES = ["Hey, come here for a second.", "He computed the total twice.", "Hey, can pewter tarnish."]
 
 
 @pytest.fixture(scope="module")

@@ -26,12 +26,16 @@ examples:
   speaker wake eval --phone-sweep=-20,-12,-8,-5           misses and false wakes at several
                                                          thresholds of the phone check, from one run
   speaker wake phones ~/jarvis.npz --threshold -12       (re)set a model's phone check
+  speaker wake phones ~/jarvis.npz --rival-ceiling -5    hold each rival to a threshold of its own,
+                                                         fitted on held-out clips (~4 min)
   speaker wake test recording.wav                        when and how surely it hears the phrase
 
 Every hit of the two networks then goes to a phone check: a phone recognizer (trained once, for
 any phrase) must find that the phrase's phones, in order, explain the audio around it (0.7 s
 after it included) about as well as those of any of its rivals, the phrase with a word swapped
-for a sound-alike ("hey computes", "he computed"). It turns down most sound-alikes.
+for a sound-alike ("hey computes", "he computed"). It turns down most sound-alikes. A rival the
+phrase itself often fits ("hey compute": a weak last syllable) may come that near; one it never
+fits ("hey, can pewter") may be held stricter (--rival-ceiling).
 
 Over background talk (a TV) the default model misses about half of the phrases. A model trained
 with talk under a share of its clips hears more of them and wakes for nothing more often; joined
@@ -121,7 +125,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=phone_threshold,
         default=None,
-        help="the score to reach (default: the model's, or -10)",
+        help="the score to reach (default: the model's, or -10); rivals held to thresholds of"
+        " their own keep them as far above it",
     )
     ph.add_argument(
         "--no-rivals",
@@ -135,6 +140,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="how long after a hit the check listens before it decides (default 0.7)",
     )
+    ph.add_argument(
+        "--rival-ceiling",
+        type=phone_threshold,
+        metavar="C",
+        help="hold each rival to a threshold of its own, between the model's and C (e.g. -5): the"
+        " lowest margin the phrases the model catches in held-out clips have over it (fitted on"
+        " --fit-positives phrases of each --fit-seeds clips; a few minutes)",
+    )
+    ph.add_argument(
+        "--fit-seeds",
+        type=int,
+        nargs="+",
+        default=[7, 8, 9, 10],
+        metavar="SEED",
+        help="whose held-out clips to fit on (default 7 8 9 10; measure on others: speaker wake eval)",
+    )
+    ph.add_argument(
+        "--fit-positives", type=int, default=200, metavar="N", help="phrases per seed (default 200)"
+    )
+    ph.add_argument("--workers", type=int, help="processes for fitting (default: one per core)")
     ph.add_argument("--remove", action="store_true", help="remove the phone check instead")
     ph.add_argument("--out", type=Path, help="where to write (default: over MODEL)")
     ph.set_defaults(func=run_phones)
@@ -203,6 +228,10 @@ def run_train(args: argparse.Namespace) -> int:
         "choose its thresholds on one seed's clips (then measure on another's):"
         f" speaker wake eval --model {out} --sweep --seed 7"
     )
+    print(
+        "and hold each of its phone check's rivals to a threshold of its own (fewer near-miss wakes):"
+        f" speaker wake phones {out} --rival-ceiling -5"
+    )
     return 0
 
 
@@ -218,15 +247,28 @@ def run_phones(args: argparse.Namespace) -> int:
         model.save(out)
         print(f"wrote {out}: no phone check")
         return 0
+    if args.rival_ceiling is not None and args.no_rivals:
+        raise SpeakerError("--rival-ceiling holds rivals to thresholds of their own: it needs rivals")
+    if args.fit_positives < 1:
+        raise SpeakerError("--fit-positives must be at least 1")
     old = model.phones or {}
+    threshold = args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD)
+    if args.rival_ceiling is not None and args.rival_ceiling < threshold:
+        raise SpeakerError(f"--rival-ceiling {args.rival_ceiling:g} is below the threshold {threshold:g}")
     model.phones = check_settings(
         model.phrase,
-        args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD),
+        threshold,
         args.after if args.after is not None else old.get("after_s", AFTER_S),
         rivals=not args.no_rivals,
     )
-    model.save(out)
     check = model.phones
+    if old.get("rival_offsets") and old.get("rivals") == check.get("rivals") and args.rival_ceiling is None:
+        check["rival_offsets"] = old["rival_offsets"]  # the same rivals: their own thresholds stay
+    elif old.get("rival_offsets") and args.rival_ceiling is None:
+        print("note: the rivals changed, so they are no longer held to thresholds of their own")
+    if args.rival_ceiling is not None:
+        check["rival_offsets"] = _fit_rivals(model, out, args)
+    model.save(out)
     against = f"against {len(check['rivals'])} rival pronunciations" if "rivals" in check else "weakest phone"
     print(
         f"wrote {out}: phone check ({against}) at {check['threshold']:g}, {check['after_s']:g} s after a hit"
@@ -234,6 +276,45 @@ def run_phones(args: argparse.Namespace) -> int:
     for phones in check["pronunciations"]:
         print("  " + " ".join(phones))
     return 0
+
+
+def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
+    """The rivals' own thresholds (as offsets) for this model's phone check, fitted on the phrases
+    it catches in held-out clips (the model is heard from a file written beside `out`)."""
+    import tempfile
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from speaker.wake.classifier import ClassifierWakeWord
+    from speaker.wake.phones import fit_rival_offsets, stored_offsets
+    from speaker.wake.training.evaluate import caught_margins
+
+    threshold = model.phones["threshold"]
+    with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
+        path = model.save(Path(scratch) / "fitting.npz")
+        with tqdm(desc="fitting the rivals' thresholds", unit="clip") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            margins, phrases = caught_margins(
+                path, args.fit_positives, tuple(args.fit_seeds), workers=args.workers, progress=progress
+            )
+        if not len(margins):
+            raise SpeakerError(f"the model caught none of the {phrases} phrases: no rival thresholds fitted")
+        detector = ClassifierWakeWord(path)
+        detector.load()
+    assert detector.phone_check is not None
+    fitted = fit_rival_offsets(margins, threshold, args.rival_ceiling)
+    top = float(args.rival_ceiling - threshold)
+    print(
+        f"rivals' thresholds from {len(margins)} hits on {phrases} phrases (seeds"
+        f" {' '.join(map(str, args.fit_seeds))}): {int(np.sum(fitted >= top - 1e-9))} of {len(fitted)}"
+        f" at {args.rival_ceiling:g}, {int(np.sum(fitted <= 1e-9))} at {threshold:g}, the rest between"
+    )
+    return stored_offsets(detector.phone_check, model.phones, fitted)
 
 
 def run_join(args: argparse.Namespace) -> int:

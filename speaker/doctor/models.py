@@ -89,6 +89,9 @@ def check_wake_model(settings: Settings) -> Finding:
         rivals = model.phones.get("rivals")
         against = f"{len(rivals)} rival pronunciations" if rivals else "its weakest phone"
         stages += f", phone check against {against} at {model.phones['threshold']:g}"
+        offsets = model.phones.get("rival_offsets")
+        if offsets and max(offsets) > 0:
+            stages += f" (each held to its own, up to {model.phones['threshold'] + max(offsets):g})"
     message = f"wake model for {model.phrase!r}: {path} ({stages})"
     return Finding("model", "ok", message)
 

@@ -28,7 +28,7 @@ from speaker.errors import ModelError
 from speaker.wake.base import Detection
 from speaker.wake.features import RATE, STEP, Embedder, EmbeddingStream, window_end_seconds
 from speaker.wake.model import WakeModel, same_phrase
-from speaker.wake.phones import PhoneCheck, load_bundled_recognizers
+from speaker.wake.phones import PhoneCheck, load_bundled_recognizers, phone_check
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ class ClassifierWakeWord:
         self.last_verify_score = 0.0  # the verifier's, when the first stage last fired
         self.last_phone_score = 0.0  # the phone check's, when it last ran
         self.phone_check: PhoneCheck | None = None
+        # a list: each phone check adds its hit's end and the phrase's margins over the rivals
+        # (for fitting the rivals' thresholds: speaker wake phones --rival-ceiling)
+        self.margins: list[tuple[float, np.ndarray]] | None = None
         self.phone_rejects = 0  # hits the networks made that the phone check turned down
         # the latest of them: (stream time, phone score, the phones of the rival that fit best)
         self.turned_down: collections.deque[tuple[float, float, str]] = collections.deque(maxlen=100)
@@ -150,17 +153,7 @@ class ClassifierWakeWord:
     def _phone_check(self, model: WakeModel) -> PhoneCheck | None:
         if model.phones is None or self.phone_override == OFF:
             return None
-        recognizer = load_bundled_recognizers()
-        sequences = [s for s in (recognizer.ids(p) for p in model.phones["pronunciations"]) if s]
-        rivals = {recognizer.ids(p) for p in model.phones.get("rivals", [])} - set(sequences)
-        return PhoneCheck(
-            recognizer,
-            sequences,
-            self.phone_override if self.phone_override is not None else model.phones["threshold"],
-            model.phones["before_s"],
-            model.phones["after_s"],
-            sorted(r for r in rivals if r),
-        )
+        return phone_check(load_bundled_recognizers(), model.phones, self.phone_override)
 
     def reset(self) -> None:
         if self._stream is not None:
@@ -312,6 +305,8 @@ class ClassifierWakeWord:
             log.warning("wake word: a hit at %.2f s is dropped: its audio went before its phone check", hit)
             return None
         self.last_phone_score = check.score(self._embedder, mel)
+        if self.margins is not None and check.last_margins is not None:
+            self.margins.append((detection.end, check.last_margins))
         if self.last_phone_score >= check.threshold:
             return dataclasses.replace(detection, phone_score=round(self.last_phone_score, 3))
         self.phone_rejects += 1

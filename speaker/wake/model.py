@@ -64,7 +64,8 @@ class WakeModel:
     alternate: WakeModel | None = None  # another route that may wake it (trained over other talk)
     # the phone check (phones.py): {"pronunciations": [[phone, ...], ...], "threshold": float,
     # "before_s": float, "after_s": float, and "rivals": [[phone, ...], ...] when it weighs the
-    # phrase against sound-alikes}; None: no such check
+    # phrase against sound-alikes, with "rival_offsets": [float, ...] when each is held to a
+    # threshold of its own}; None: no such check
     phones: dict[str, Any] | None = None
 
     @property
@@ -201,4 +202,10 @@ def _phone_check(fields: Any) -> dict[str, Any] | None:
         if not all(rivals):
             raise ValueError("'phones' with an empty rival")
         check["rivals"] = rivals
+        offsets = fields.get("rival_offsets")
+        if offsets is not None:
+            offsets = [float(x) for x in offsets]
+            if len(offsets) != len(rivals) or not all(0.0 <= x < 100.0 for x in offsets):
+                raise ValueError("'phones' with rival offsets that do not fit its rivals")
+            check["rival_offsets"] = offsets
     return check

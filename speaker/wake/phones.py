@@ -16,7 +16,11 @@ hit it looks at the audio from `before_s` before to `after_s` after and finds, f
 word swapped for one that sounds like it: "hey computes", "he computed", "hey commuter"), the
 best path that says its phones there, anything before and after. The score is how much better
 the phrase's path is than the best rival's: a sound-alike said is explained better by its own
-phones, however well the phrase's fit. A model without rivals scores the phrase alone: at its
+phones, however well the phrase's fit. Each rival may be held to a threshold of its own (above
+the model's by its `rival_offsets` entry): the phrase itself often fits "hey compute" or "he
+compute" almost as well as its own phones (a weak last syllable, a short "hey"), but "hey, can
+pewter" only when something else was said; fit_rival_offsets() sets them from the phrases a
+model caught in tuning clips. A model without rivals scores the phrase alone: at its
 surest step, how much more likely was each of its phones than any other, the weakest deciding.
 The phrase's phones (several accents' pronunciations), its rivals' and the threshold are in the
 wake model. Three recognizers hear each hit, their log probabilities averaged (PhoneEnsemble):
@@ -294,7 +298,10 @@ class PhoneCheck:
     before_s: float = BEFORE_S
     after_s: float = AFTER_S
     rivals: list[tuple[int, ...]] = field(default_factory=list)
+    # how much stricter than `threshold` each rival is held (>= 0; empty: none is)
+    rival_offsets: list[float] = field(default_factory=list)
     best_rival: list[str] | None = None  # the phones of the rival that fit best when it last scored
+    last_margins: np.ndarray | None = None  # the phrase's path less each rival's, when it last scored
 
     def features(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
         return features(embedder, mel, self.model.mel_frames)
@@ -310,12 +317,67 @@ class PhoneCheck:
         return min(confidences) if path > float("-inf") else float("-inf")
 
     def rival_score(self, log_probs: np.ndarray) -> float:
+        """The phrase's best path less the rival's that comes nearest its own threshold (the
+        model's plus its offset), less that offset: at or above `threshold`, no rival fits."""
         paths = path_scores(log_probs, self.sequences + self.rivals)
-        rivals = paths[len(self.sequences) :]
-        best = int(rivals.argmax())
-        self.best_rival = [self.model.inventory[c - 1] for c in self.rivals[best]]
         own = paths[: len(self.sequences)].max()
-        return float(own - rivals[best]) if own > float("-inf") else float("-inf")
+        rivals = paths[len(self.sequences) :]
+        self.last_margins = own - rivals
+        held = rivals + np.asarray(self.rival_offsets) if self.rival_offsets else rivals
+        best = int(held.argmax())
+        self.best_rival = [self.model.inventory[c - 1] for c in self.rivals[best]]
+        return float(own - held[best]) if own > float("-inf") else float("-inf")
+
+
+def phone_check(
+    recognizer: PhoneModel | PhoneEnsemble, settings: dict, threshold: float | None = None
+) -> PhoneCheck:
+    """The check a wake model's phone settings ask for, with this recognizer: its phrase's and
+    rivals' phones as the recognizer's classes (a rival that comes out as one of the phrase's
+    pronunciations, or twice, is weighed once, at the strictest of its offsets). `threshold`:
+    another than the model's (every rival's moves with it)."""
+    sequences = [s for s in (recognizer.ids(p) for p in settings["pronunciations"]) if s]
+    rivals = settings.get("rivals", [])
+    offsets: dict[tuple[int, ...], float] = {}
+    for phones, offset in zip(rivals, settings.get("rival_offsets") or [0.0] * len(rivals), strict=True):
+        ids = recognizer.ids(phones)
+        if ids and ids not in sequences:
+            offsets[ids] = max(float(offset), offsets.get(ids, 0.0))
+    order = sorted(offsets)
+    return PhoneCheck(
+        recognizer,
+        sequences,
+        settings["threshold"] if threshold is None else threshold,
+        settings["before_s"],
+        settings["after_s"],
+        order,
+        [offsets[r] for r in order] if any(offsets.values()) else [],
+    )
+
+
+def stored_offsets(check: PhoneCheck, settings: dict, fitted: np.ndarray) -> list[float]:
+    """Offsets fitted for the check's rivals (fit_rival_offsets), as the model stores them: one
+    per rival of its settings, in their order."""
+    index = {r: k for k, r in enumerate(check.rivals)}
+    out = []
+    for phones in settings.get("rivals", []):
+        k = index.get(check.model.ids(phones))
+        out.append(round(float(fitted[k]), 2) if k is not None else 0.0)
+    return out
+
+
+def fit_rival_offsets(margins: np.ndarray, threshold: float, ceiling: float) -> np.ndarray:
+    """Each rival's offset above `threshold`, from the margins (phrase path less rival path) of
+    phrases the model caught, a row each: the rival's threshold is the lowest margin any of them
+    had against it, but not below `threshold` nor above `ceiling`. A rival the phrase itself
+    comes near is held to `threshold`; one it never comes near, to `ceiling`."""
+    if ceiling < threshold:
+        raise ValueError(f"the rivals' ceiling {ceiling:g} is below the threshold {threshold:g}")
+    margins = np.asarray(margins, np.float64)
+    margins = margins[np.isfinite(margins).all(axis=1)] if margins.ndim == 2 else margins[:0]
+    if not len(margins):
+        raise ValueError("no caught phrase to set the rivals' thresholds from")
+    return np.clip(margins.min(axis=0), threshold, ceiling) - threshold
 
 
 def check_settings(
@@ -326,7 +388,12 @@ def check_settings(
     said = pronunciations(phrase)
     if not said:
         raise ModelError(f"espeak-ng gives no phones for {phrase!r}")
-    settings = {"pronunciations": said, "threshold": threshold, "before_s": BEFORE_S, "after_s": after_s}
+    settings: dict = {
+        "pronunciations": said,
+        "threshold": threshold,
+        "before_s": BEFORE_S,
+        "after_s": after_s,
+    }
     calls = rival_calls(phrase) if rivals else []
     if calls:
         settings["rivals"] = rival_pronunciations(calls, said)

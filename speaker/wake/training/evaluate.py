@@ -15,6 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
 from speaker.wake.classifier import RECORD, ClassifierWakeWord
@@ -272,6 +274,50 @@ def evaluate_phones(
             if progress:
                 progress(i + 1, len(jobs))
     return reports
+
+
+def _margins_run(job: tuple[str, int]) -> list[np.ndarray]:
+    """The phone check's margins over its rivals at each hit that caught the clip's phrase."""
+    assert _MAKER is not None and _DETECTOR is not None
+    clip = _MAKER.make(job)
+    _DETECTOR.margins = []
+    detect_all(_DETECTOR, AudioChunk.from_array(clip.audio, RATE))
+    if clip.phrase_end is None:
+        return []
+    return [m for end, m in _DETECTOR.margins if _caught(clip.phrase_end, [end])]
+
+
+def caught_margins(
+    model_path: Path,
+    positives: int,
+    seeds: tuple[int, ...],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """For fitting the rivals' thresholds (phones.fit_rival_offsets): `positives` phrases of each
+    seed's held-out clips through the detector, every hit of the networks let through to the
+    phone check; the phrase's margins over each rival (the check's order) at each hit that
+    caught a phrase, a row each, and how many phrases there were."""
+    thresholds: Thresholds = (None, None, RECORD)
+    jobs: list[tuple[str, int]] = []
+    recipe = None
+    for seed in seeds:
+        detector, recipe, seed_jobs = _setup(model_path, Clips(positives, 0.0, 0.0, seed=seed), thresholds)
+        if detector.phone_check is None or not detector.phone_check.rivals:
+            raise ValueError(f"{model_path} has no phone check with rivals")
+        jobs += seed_jobs
+    assert recipe is not None
+    rows: list[np.ndarray] = []
+    with ProcessPoolExecutor(
+        _workers(workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
+    ) as pool:
+        for i, found in enumerate(pool.map(_margins_run, jobs, chunksize=4)):
+            rows += found
+            if progress:
+                progress(i + 1, len(jobs))
+    width = len(detector.phone_check.rivals)
+    return (np.array(rows) if rows else np.zeros((0, width))), len(jobs)
 
 
 @dataclass
