@@ -245,7 +245,7 @@ def test_the_phone_check_turns_a_sound_alike_down_that_the_networks_take(
     assert main(["wake", "test", str(tmp_path / "said.wav")]) == 1
     printed = capsys.readouterr().out
     assert "0 detection(s)" in printed and "turned down by the phone check" in printed
-    assert f"phone check {score:.2f}  (fits better: {rival})" in printed
+    assert f"phone check {score:.2f}  (too near a rival: {rival})" in printed
 
 
 @pytest.mark.slow

@@ -361,6 +361,6 @@ def run_test(args: argparse.Namespace) -> int:
     if turned_down:
         print(f"{turned_down} hit(s) of the networks turned down by the phone check:")
         for end, score, rival in getattr(detector, "turned_down", []):
-            better = f"  (fits better: {rival})" if rival else ""
+            better = f"  (too near a rival: {rival})" if rival else ""
             print(f"{end:7.2f} s  phone check {score:.2f}{better}")
     return 0 if found else 1
