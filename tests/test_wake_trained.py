@@ -177,6 +177,7 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
     printed = capsys.readouterr().out
     assert "wrote" in printed and str(out) in printed
     assert f"speaker wake eval --model {out} --sweep --seed 7" in printed
+    assert f"speaker wake phones {out} --rival-ceiling -5" in printed
     model = WakeModel.load(out)
     assert model.phrase == "hello speaker"
     assert model.info["positive_sequences"] > 0 and model.info["sequences"] > model.info["positive_sequences"]
@@ -210,6 +211,16 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
     report = capsys.readouterr().out
     assert "false rejects:" in report and "per hour" in report
     assert "false rejects, other talk in the background: " in report and " of 2 = " in report
+    # its rivals' own thresholds are fitted the same way; a tiny model may catch none of so few
+    # phrases, which is said, and the file is left as it was
+    fit = ["wake", "phones", str(out), "--rival-ceiling", "-5", "--fit-positives", "2", "--workers", "1"]
+    code = main(fit)
+    fitted = WakeModel.load(out).phones
+    if code == 0:
+        assert len(fitted["rival_offsets"]) == len(fitted["rivals"])
+    else:
+        assert code == 2 and "caught none of the 2 phrases" in capsys.readouterr().err
+        assert "rival_offsets" not in fitted
 
 
 def _settings_for(model_file: Path, phrase: str = "hey computer"):
