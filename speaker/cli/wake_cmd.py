@@ -302,12 +302,15 @@ def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
             margins, phrases = caught_margins(
                 path, args.fit_positives, tuple(args.fit_seeds), workers=args.workers, progress=progress
             )
-        if not len(margins):
-            raise SpeakerError(f"the model caught none of the {phrases} phrases: no rival thresholds fitted")
         detector = ClassifierWakeWord(path)
         detector.load()
     assert detector.phone_check is not None
-    fitted = fit_rival_offsets(margins, threshold, args.rival_ceiling)
+    try:
+        fitted = fit_rival_offsets(margins, threshold, args.rival_ceiling)
+    except ValueError:
+        raise SpeakerError(
+            f"the model caught none of the {phrases} phrases: no rival thresholds fitted"
+        ) from None
     top = float(args.rival_ceiling - threshold)
     print(
         f"rivals' thresholds from {len(margins)} hits on {phrases} phrases (seeds"
