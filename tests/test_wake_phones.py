@@ -33,13 +33,12 @@ from speaker.wake.phones import (
     espeak_many,
     espeak_phones,
     features,
-    fit_rival_offsets,
     load_recognizers,
     parse_espeak,
     phone_check,
     pronunciations,
-    stored_offsets,
 )
+from speaker.wake.training.evaluate import fit_rival_offsets, stored_offsets
 
 COMPUTER = ["h", "eI", "k", "@", "m", "p", "j", "u:", "t", "3"]
 

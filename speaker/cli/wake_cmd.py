@@ -262,12 +262,12 @@ def run_phones(args: argparse.Namespace) -> int:
         rivals=not args.no_rivals,
     )
     check = model.phones
-    if old.get("rival_offsets") and old.get("rivals") == check.get("rivals") and args.rival_ceiling is None:
-        check["rival_offsets"] = old["rival_offsets"]  # the same rivals: their own thresholds stay
-    elif old.get("rival_offsets") and args.rival_ceiling is None:
-        print("note: the rivals changed, so they are no longer held to thresholds of their own")
     if args.rival_ceiling is not None:
         check["rival_offsets"] = _fit_rivals(model, out, args)
+    elif old.get("rival_offsets") and old.get("rivals") == check.get("rivals"):
+        check["rival_offsets"] = old["rival_offsets"]  # the same rivals: their own thresholds stay
+    elif old.get("rival_offsets"):
+        print("note: the rivals changed, so they are no longer held to thresholds of their own")
     model.save(out)
     against = f"against {len(check['rivals'])} rival pronunciations" if "rivals" in check else "weakest phone"
     print(
@@ -286,25 +286,20 @@ def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
     import numpy as np
     from tqdm import tqdm
 
-    from speaker.wake.classifier import ClassifierWakeWord
-    from speaker.wake.phones import fit_rival_offsets, stored_offsets
-    from speaker.wake.training.evaluate import caught_margins
+    from speaker.wake.phones import load_bundled_recognizers, phone_check
+    from speaker.wake.training.evaluate import caught_margins, fit_rival_offsets, stored_offsets
 
     threshold = model.phones["threshold"]
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
         path = model.save(Path(scratch) / "fitting.npz")
         with tqdm(desc="fitting the rivals' thresholds", unit="clip") as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
             margins, phrases = caught_margins(
-                path, args.fit_positives, tuple(args.fit_seeds), workers=args.workers, progress=progress
+                path,
+                args.fit_positives,
+                tuple(args.fit_seeds),
+                workers=args.workers,
+                progress=wake_eval.clip_progress(bar),
             )
-        detector = ClassifierWakeWord(path)
-        detector.load()
-    assert detector.phone_check is not None
     try:
         fitted = fit_rival_offsets(margins, threshold, args.rival_ceiling)
     except ValueError:
@@ -317,7 +312,8 @@ def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
         f" {' '.join(map(str, args.fit_seeds))}): {int(np.sum(fitted >= top - 1e-9))} of {len(fitted)}"
         f" at {args.rival_ceiling:g}, {int(np.sum(fitted <= 1e-9))} at {threshold:g}, the rest between"
     )
-    return stored_offsets(detector.phone_check, model.phones, fitted)
+    # the margins are in the order of the check the detector built from these settings
+    return stored_offsets(phone_check(load_bundled_recognizers(), model.phones), model.phones, fitted)
 
 
 def run_join(args: argparse.Namespace) -> int:

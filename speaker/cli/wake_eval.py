@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from speaker.cli.wake_args import (
@@ -92,6 +93,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run)
 
 
+def clip_progress(bar) -> Callable[[int, int], None]:
+    """A progress callback (clips done, of how many) for a tqdm bar whose total it learns."""
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return progress
+
+
 def configured_model(args: argparse.Namespace) -> Path:
     from speaker.wake.classifier import bundled_model
 
@@ -132,11 +143,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     with tqdm(desc="evaluating", unit="clip") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+        progress = clip_progress(bar)
         if sweeping:
             try:
                 report = sweep(

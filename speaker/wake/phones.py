@@ -19,9 +19,10 @@ the phrase's path is than the best rival's: a sound-alike said is explained bett
 phones, however well the phrase's fit. Each rival may be held to a threshold of its own (above
 the model's by its `rival_offsets` entry): the phrase itself often fits "hey compute" or "he
 compute" almost as well as its own phones (a weak last syllable, a short "hey"), but "hey, can
-pewter" only when something else was said; fit_rival_offsets() sets them from the phrases a
-model caught in tuning clips. A model without rivals scores the phrase alone: at its
-surest step, how much more likely was each of its phones than any other, the weakest deciding.
+pewter" only when something else was said; `speaker wake phones --rival-ceiling` fits them on
+the phrases a model caught in tuning clips (training/evaluate.py). A model without rivals scores
+the phrase alone: at its surest step, how much more likely was each of its phones than any
+other, the weakest deciding.
 The phrase's phones (several accents' pronunciations), its rivals' and the threshold are in the
 wake model. Three recognizers hear each hit, their log probabilities averaged (PhoneEnsemble):
 `phones.npz`, `phones_more.npz` (twice that speech) and `phones_other.npz` (other speech); what
@@ -353,31 +354,6 @@ def phone_check(
         order,
         [offsets[r] for r in order] if any(offsets.values()) else [],
     )
-
-
-def stored_offsets(check: PhoneCheck, settings: dict, fitted: np.ndarray) -> list[float]:
-    """Offsets fitted for the check's rivals (fit_rival_offsets), as the model stores them: one
-    per rival of its settings, in their order."""
-    index = {r: k for k, r in enumerate(check.rivals)}
-    out = []
-    for phones in settings.get("rivals", []):
-        k = index.get(check.model.ids(phones))
-        out.append(round(float(fitted[k]), 2) if k is not None else 0.0)
-    return out
-
-
-def fit_rival_offsets(margins: np.ndarray, threshold: float, ceiling: float) -> np.ndarray:
-    """Each rival's offset above `threshold`, from the margins (phrase path less rival path) of
-    phrases the model caught, a row each: the rival's threshold is the lowest margin any of them
-    had against it, but not below `threshold` nor above `ceiling`. A rival the phrase itself
-    comes near is held to `threshold`; one it never comes near, to `ceiling`."""
-    if ceiling < threshold:
-        raise ValueError(f"the rivals' ceiling {ceiling:g} is below the threshold {threshold:g}")
-    margins = np.asarray(margins, np.float64)
-    margins = margins[np.isfinite(margins).all(axis=1)] if margins.ndim == 2 else margins[:0]
-    if not len(margins):
-        raise ValueError("no caught phrase to set the rivals' thresholds from")
-    return np.clip(margins.min(axis=0), threshold, ceiling) - threshold
 
 
 def check_settings(

@@ -3,7 +3,8 @@
 The audio is made like the training data but from the held-out half: voices (espeak-ng accents
 and variants) and sentences that training never uses. It runs through the live detector frame by
 frame, voice gate included, exactly as on the device. sweep.py measures many pairs of the
-networks' thresholds from one run; evaluate_phones() here several of the phone check's.
+networks' thresholds from one run; evaluate_phones() here several of the phone check's, and
+caught_margins() with fit_rival_offsets() each rival's own threshold.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
 from speaker.wake.classifier import RECORD, ClassifierWakeWord
 from speaker.wake.features import RATE
+from speaker.wake.phones import PhoneCheck
 from speaker.wake.soundalikes import similar_words
 from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
 
@@ -300,14 +302,11 @@ def caught_margins(
     phone check; the phrase's margins over each rival (the check's order) at each hit that
     caught a phrase, a row each, and how many phrases there were."""
     thresholds: Thresholds = (None, None, RECORD)
-    jobs: list[tuple[str, int]] = []
-    recipe = None
-    for seed in seeds:
-        detector, recipe, seed_jobs = _setup(model_path, Clips(positives, 0.0, 0.0, seed=seed), thresholds)
-        if detector.phone_check is None or not detector.phone_check.rivals:
-            raise ValueError(f"{model_path} has no phone check with rivals")
-        jobs += seed_jobs
-    assert recipe is not None
+    detector, recipe, jobs = _setup(model_path, Clips(positives, 0.0, 0.0, seed=seeds[0]), thresholds)
+    if detector.phone_check is None or not detector.phone_check.rivals:
+        raise ValueError(f"{model_path} has no phone check with rivals")
+    for seed in seeds[1:]:
+        jobs += jobs_for(positives, 0, 0, seed)
     rows: list[np.ndarray] = []
     with ProcessPoolExecutor(
         _workers(workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
@@ -318,6 +317,31 @@ def caught_margins(
                 progress(i + 1, len(jobs))
     width = len(detector.phone_check.rivals)
     return (np.array(rows) if rows else np.zeros((0, width))), len(jobs)
+
+
+def stored_offsets(check: PhoneCheck, settings: dict, fitted: np.ndarray) -> list[float]:
+    """Offsets fitted for the check's rivals (fit_rival_offsets), as the model stores them: one
+    per rival of its settings, in their order."""
+    index = {r: k for k, r in enumerate(check.rivals)}
+    out = []
+    for phones in settings.get("rivals", []):
+        k = index.get(check.model.ids(phones))
+        out.append(round(float(fitted[k]), 2) if k is not None else 0.0)
+    return out
+
+
+def fit_rival_offsets(margins: np.ndarray, threshold: float, ceiling: float) -> np.ndarray:
+    """Each rival's offset above `threshold`, from the margins (phrase path less rival path) of
+    phrases the model caught, a row each: the rival's threshold is the lowest margin any of them
+    had against it, but not below `threshold` nor above `ceiling`. A rival the phrase itself
+    comes near is held to `threshold`; one it never comes near, to `ceiling`."""
+    if ceiling < threshold:
+        raise ValueError(f"the rivals' ceiling {ceiling:g} is below the threshold {threshold:g}")
+    margins = np.asarray(margins, np.float64)
+    margins = margins[np.isfinite(margins).all(axis=1)] if margins.ndim == 2 else margins[:0]
+    if not len(margins):
+        raise ValueError("no caught phrase to set the rivals' thresholds from")
+    return np.clip(margins.min(axis=0), threshold, ceiling) - threshold
 
 
 @dataclass
