@@ -68,6 +68,7 @@ def phone_check_cost(detector, audio: np.ndarray, repeats: int = 10) -> dict[str
     model has no check). Wall time is what the check adds to a wake's latency; CPU time counts all
     threads (numpy's and onnxruntime's), so it is more than the wall time on a multi-core board."""
     from speaker.wake.features import Embedder
+    from speaker.wake.pairs import taken_for
 
     check = getattr(detector, "phone_check", None)
     if check is None:
@@ -80,6 +81,7 @@ def phone_check_cost(detector, audio: np.ndarray, repeats: int = 10) -> dict[str
         "features": lambda: check.features(embedder, mel),
         "recognizers": lambda: check.model.log_probs(steps),
         "rivals": lambda: check.rival_score(log_probs),
+        "pair networks": lambda: taken_for(detector.model.pairs, steps),
         "whole check": lambda: check.score(embedder, mel),
     }
     cost = {}
@@ -127,7 +129,8 @@ def main() -> int:
             print(
                 f"{engine:<14} phone check, per hit: {cost['whole check']:.0f} ms ({parts}; "
                 f"{cost['CPU']:.0f} ms CPU; {members} recognizer(s), "
-                f"{len(detector.phone_check.rivals)} rival sequences)"
+                f"{len(detector.phone_check.rivals)} rival sequences); "
+                f"then {len(detector.model.pairs)} pair network(s) {cost['pair networks']:.2f} ms"
             )
     return 0
 

@@ -95,6 +95,7 @@ def test_installed_models_pass(store: ModelStore, capsys: pytest.CaptureFixture[
     assert f"phone check against {rivals} rival pronunciations at {threshold:g}" in wake[0]
     strictest = threshold + max(shipped.phones["rival_offsets"])
     assert f"(each held to its own, up to {strictest:g})" in wake[0]
+    assert shipped.pairs and ", pair networks for 'hey can pewter'" in wake[0]
     assert lines[-1] == "All good: the speaker has what it needs."
 
 

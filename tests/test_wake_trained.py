@@ -178,6 +178,7 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
     assert "wrote" in printed and str(out) in printed
     assert f"speaker wake eval --model {out} --sweep --seed 7" in printed
     assert f"speaker wake phones {out} --rival-ceiling -5" in printed
+    assert f'speaker wake pair {out} "CALL"' in printed
     model = WakeModel.load(out)
     assert model.phrase == "hello speaker"
     assert model.info["positive_sequences"] > 0 and model.info["sequences"] > model.info["positive_sequences"]

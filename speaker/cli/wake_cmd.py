@@ -28,6 +28,8 @@ examples:
   speaker wake phones ~/jarvis.npz --threshold -12       (re)set a model's phone check
   speaker wake phones ~/jarvis.npz --rival-ceiling -5    hold each rival to a threshold of its own,
                                                          fitted on held-out clips (~4 min)
+  speaker wake pair ~/jarvis.npz "hey, jar of us"        teach it a call that keeps waking it
+                                                         (~8 min on 2 cores)
   speaker wake test recording.wav                        when and how surely it hears the phrase
 
 Every hit of the two networks then goes to a phone check: a phone recognizer (trained once, for
@@ -35,7 +37,9 @@ any phrase) must find that the phrase's phones, in order, explain the audio arou
 after it included) about as well as those of any of its rivals, the phrase with a word swapped
 for a sound-alike ("hey computes", "he computed"). It turns down most sound-alikes. A rival the
 phrase itself often fits ("hey compute": a weak last syllable) may come that near; one it never
-fits ("hey, can pewter") may be held stricter (--rival-ceiling).
+fits ("hey, can pewter") may be held stricter (--rival-ceiling). Said fast, a sound-alike can be
+the phrase itself to the recognizer ("hey, can pewter" heard as "hey compewter"); a pair network
+trained on the phrase and that one call still tells them apart (`speaker wake pair`).
 
 Over background talk (a TV) the default model misses about half of the phrases. A model trained
 with talk under a share of its clips hears more of them and wakes for nothing more often; joined
@@ -163,6 +167,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ph.add_argument("--remove", action="store_true", help="remove the phone check instead")
     ph.add_argument("--out", type=Path, help="where to write (default: over MODEL)")
     ph.set_defaults(func=run_phones)
+    pa = sub.add_parser(
+        "pair",
+        help="teach a model to tell its phrase from a call that keeps waking it",
+        description=(
+            "Trains a pair network for a wake model: the phrase against CALL said in its place (both"
+            " by the training voices, in rooms, with talk before and requests after). Every hit the"
+            " phone check passes then goes to it, and it turns down those it is sure are the call"
+            " (score below --threshold). For a sound-alike `speaker wake eval` keeps naming. The"
+            " model must have a phone check; a model may hold several pair networks."
+        ),
+    )
+    pa.add_argument("model", type=Path, help="the wake model file")
+    pa.add_argument("call", help='what keeps waking it, e.g. "hey, can pewter" (a few words)')
+    pa.add_argument("--clips", type=int, default=1200, help="clips of each, phrase and call (default 1200)")
+    pa.add_argument(
+        "--threshold",
+        type=THRESHOLD,
+        default=None,
+        help="turn a hit down when the network's score is below this (0..1, default 0.05: it must be"
+        " 95%% sure it heard the call)",
+    )
+    pa.add_argument("--seed", type=int, default=1, help="random seed (the same seed makes the same clips)")
+    pa.add_argument("--workers", type=int, help="processes making speech (default: one per core)")
+    pa.add_argument("--remove", action="store_true", help="remove the pair network for CALL instead")
+    pa.add_argument("--out", type=Path, help="where to write (default: over MODEL)")
+    pa.set_defaults(func=run_pair)
     w = sub.add_parser("test", help="run the configured wake word on a WAV file and print each detection")
     w.add_argument("wav", type=Path, help="a WAV file (any rate and channel count)")
     w.set_defaults(func=run_test)
@@ -232,6 +262,10 @@ def run_train(args: argparse.Namespace) -> int:
         "and hold each of its phone check's rivals to a threshold of its own (fewer near-miss wakes):"
         f" speaker wake phones {out} --rival-ceiling -5"
     )
+    print(
+        "and if what woke it in `speaker wake eval` is mostly one sound-alike, teach it that one:"
+        f' speaker wake pair {out} "CALL"'
+    )
     return 0
 
 
@@ -244,6 +278,9 @@ def run_phones(args: argparse.Namespace) -> int:
     out = (args.out or args.model).expanduser()
     if args.remove:
         model.phones = None
+        if model.pairs:
+            print(f"note: its pair networks ({_calls(model)}) hear what the phone check computes: gone too")
+            model.pairs = []
         model.save(out)
         print(f"wrote {out}: no phone check")
         return 0
@@ -255,10 +292,17 @@ def run_phones(args: argparse.Namespace) -> int:
     threshold = args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD)
     if args.rival_ceiling is not None and args.rival_ceiling < threshold:
         raise SpeakerError(f"--rival-ceiling {args.rival_ceiling:g} is below the threshold {threshold:g}")
+    heard_after = old.get("after_s", AFTER_S)
+    after = args.after if args.after is not None else heard_after
+    if model.pairs and after != heard_after:
+        print(
+            f"note: its pair networks ({_calls(model)}) learned to hear {heard_after:g} s past a hit:"
+            " train them again (speaker wake pair)"
+        )
     model.phones = check_settings(
         model.phrase,
         threshold,
-        args.after if args.after is not None else old.get("after_s", AFTER_S),
+        after,
         rivals=not args.no_rivals,
     )
     check = model.phones
@@ -316,6 +360,61 @@ def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
     return stored_offsets(phone_check(load_bundled_recognizers(), model.phones), model.phones, fitted)
 
 
+def _calls(model) -> str:
+    return ", ".join(repr(pair.phrase) for pair in model.pairs)
+
+
+def run_pair(args: argparse.Namespace) -> int:
+    from speaker.wake.model import WakeModel, same_phrase
+    from speaker.wake.pairs import PAIR_THRESHOLD
+    from speaker.wake.training.pairs import train_pair
+
+    path = args.model.expanduser()
+    model = WakeModel.load(path)
+    out = (args.out or args.model).expanduser()
+    call = " ".join(args.call.split())
+    if not any(ch.isalpha() for ch in call):
+        raise SpeakerError('give the call in words, e.g. "hey, can pewter"')
+    if same_phrase(call, model.phrase):
+        raise SpeakerError(f"{call!r} is the model's own phrase: give a call that sounds like it")
+    same = [pair for pair in model.pairs if same_phrase(pair.phrase, call)]
+    others = [pair for pair in model.pairs if not same_phrase(pair.phrase, call)]
+    if args.remove:
+        if not same:
+            raise SpeakerError(f"{path} has no pair network for {call!r} (it has: {_calls(model) or 'none'})")
+        model.pairs = others
+        model.save(out)
+        print(f"wrote {out}: no pair network for {call!r}")
+        return 0
+    if model.phones is None:
+        raise SpeakerError(
+            f"{path} has no phone check, and a pair network hears what it computes: add one with"
+            f" `speaker wake phones {path}`"
+        )
+    if args.clips < 2:
+        raise SpeakerError("--clips must be at least 2")
+    try:
+        pair, report = train_pair(
+            path,
+            call,
+            clips=args.clips,
+            seed=args.seed,
+            workers=args.workers,
+            piper_voices=_piper_voices(load_settings(args.config)),
+            threshold=args.threshold if args.threshold is not None else PAIR_THRESHOLD,
+            progress=_bar("pair network"),
+        )
+    except ValueError as exc:
+        raise SpeakerError(f"no pair network for {call!r}: {exc}") from None
+    if same:
+        print(f"note: it replaces the pair network {path} had for {call!r}")
+    model.pairs = [*others, pair]
+    model.save(out)
+    print(report.line())
+    print(f"wrote {out}: pair networks for {_calls(model)}; measure it: speaker wake eval --model {out}")
+    return 0
+
+
 def run_join(args: argparse.Namespace) -> int:
     from speaker.wake.model import WakeModel, same_phrase
 
@@ -359,7 +458,6 @@ def run_test(args: argparse.Namespace) -> int:
     turned_down = getattr(detector, "phone_rejects", 0)
     if turned_down:
         print(f"{turned_down} hit(s) of the networks turned down by the phone check:")
-        for end, score, rival in getattr(detector, "turned_down", []):
-            better = f"  (too near a rival: {rival})" if rival else ""
-            print(f"{end:7.2f} s  phone check {score:.2f}{better}")
+        for end, score, why in getattr(detector, "turned_down", []):
+            print(f"{end:7.2f} s  phone check {score:.2f}" + (f"  ({why})" if why else ""))
     return 0 if found else 1

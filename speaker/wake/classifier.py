@@ -28,6 +28,7 @@ from speaker.errors import ModelError
 from speaker.wake.base import Detection
 from speaker.wake.features import RATE, STEP, Embedder, EmbeddingStream, window_end_seconds
 from speaker.wake.model import WakeModel, same_phrase
+from speaker.wake.pairs import taken_for
 from speaker.wake.phones import PhoneCheck, load_bundled_recognizers, phone_check
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ class ClassifierWakeWord:
         # (for fitting the rivals' thresholds: speaker wake phones --rival-ceiling)
         self.margins: list[tuple[float, np.ndarray]] | None = None
         self.phone_rejects = 0  # hits the networks made that the phone check turned down
-        # the latest of them: (stream time, phone score, the phones of the rival that fit best)
+        # the latest of them: (stream time, phone score, why: the rival that fit best, or the call
+        # a pair network took it for)
         self.turned_down: collections.deque[tuple[float, float, str]] = collections.deque(maxlen=100)
         # Set by the voice loop while its reply plays (barge-in): the verifier's longer view then
         # holds the reply's echo residue before the phrase, which it never heard in training, and
@@ -292,6 +294,18 @@ class ClassifierWakeWord:
         self._pending = (detection, window_end + PHRASE_END_OFFSET)
         return None
 
+    def _taken_for_a_call(self, check: PhoneCheck) -> str | None:
+        """What a pair network took a hit the phone check passed for, said for `speaker wake test`;
+        None if none did."""
+        assert self.model is not None
+        if not self.model.pairs or check.last_features is None:
+            return None
+        taken = taken_for(self.model.pairs, check.last_features)
+        if taken is None:
+            return None
+        pair, score = taken
+        return f"taken for {pair.phrase!r} by its pair network ({score:.2f})"
+
     def _check_phones(self, stream: EmbeddingStream, window_end: float) -> Detection | None:
         """A hit waits until the phone check can hear `after_s` past it; then it counts or not."""
         assert self._pending is not None and self.phone_check is not None and self._embedder is not None
@@ -307,13 +321,18 @@ class ClassifierWakeWord:
         self.last_phone_score = check.score(self._embedder, mel)
         if self.margins is not None and check.last_margins is not None:
             self.margins.append((detection.end, check.last_margins))
+        why = f"too near a rival: {' '.join(check.best_rival)}" if check.best_rival else ""
         if self.last_phone_score >= check.threshold:
-            return dataclasses.replace(detection, phone_score=round(self.last_phone_score, 3))
+            taken = self._taken_for_a_call(check)
+            if taken is None:
+                return dataclasses.replace(detection, phone_score=round(self.last_phone_score, 3))
+            if check.threshold <= RECORD:  # every hit passes, with its score: this one fails at any
+                return dataclasses.replace(detection, phone_score=float("-inf"))
+            why = taken
         self.phone_rejects += 1
-        rival = " ".join(check.best_rival) if check.best_rival else ""
-        self.turned_down.append((round(detection.end, 2), round(self.last_phone_score, 2), rival))
+        self.turned_down.append((round(detection.end, 2), round(self.last_phone_score, 2), why))
         # the networks still hear what was turned down: no new hit until it has left their view
         assert self.model is not None
         self._rest_until = hit + window_end_seconds(self.model.windows - 1)
-        log.debug("wake word: phone check turned down a hit (%.2f; %s)", self.last_phone_score, rival)
+        log.debug("wake word: phone check turned down a hit (%.2f; %s)", self.last_phone_score, why)
         return None

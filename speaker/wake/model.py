@@ -11,6 +11,9 @@ detection counts. Its arrays are stored under a `v_` prefix and its settings in 
 A model may also carry an *alternate route*: another pair (network and verifier) for the same
 phrase, trained with other talk in the background (`speaker wake train --talk-share`), joined
 by `speaker wake join`. Either route may wake it. Its arrays are under `a_` and `av_`.
+
+And *pair networks* (pairs.py): each tells the phrase from one sound-alike call at the hits the
+phone check passes; its `phrase` is that call. Arrays under `p0_`, `p1_`, ...
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class WakeModel:
     # phrase against sound-alikes, with "rival_offsets": [float, ...] when each is held to a
     # threshold of its own}; None: no such check
     phones: dict[str, Any] | None = None
+    pairs: list[WakeModel] = field(default_factory=list)  # pair networks, each for its call (pairs.py)
 
     @property
     def span(self) -> int:
@@ -108,6 +112,10 @@ class WakeModel:
                 header["alternate"]["verifier"] = self.alternate.verifier._network("av_", arrays)
         if self.phones is not None:
             header["phones"] = self.phones
+        if self.pairs:
+            header["pairs"] = [
+                {"call": pair.phrase, **pair._network(f"p{k}_", arrays)} for k, pair in enumerate(self.pairs)
+            ]
         return npzfile.write(path, arrays, header)
 
     def _network(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -153,6 +161,10 @@ class WakeModel:
                 model.alternate = cls._from(model.phrase, alt, arrays, "a_")
                 if alt.get("verifier") is not None:
                     model.alternate.verifier = cls._from(model.phrase, alt["verifier"], arrays, "av_")
+            model.pairs = [
+                cls._from(str(fields["call"]), fields, arrays, f"p{k}_")
+                for k, fields in enumerate(header.get("pairs") or [])
+            ]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"wake model {path} is incomplete (missing {exc}): {FIX}") from exc
         model.check(path)
@@ -182,6 +194,10 @@ class WakeModel:
             self.verifier.check(path, f"{part} (its verifier)")
         if self.alternate is not None:
             self.alternate.check(path, " (its alternate route)")
+        for pair in self.pairs:
+            pair.check(path, f" (its pair network for {pair.phrase!r})")
+        if self.pairs and self.phones is None:
+            raise ModelError(f"wake model {path} has pair networks but no phone check to hear with: {FIX}")
 
 
 def _phone_check(fields: Any) -> dict[str, Any] | None:

@@ -303,6 +303,7 @@ class PhoneCheck:
     rival_offsets: list[float] = field(default_factory=list)
     best_rival: list[str] | None = None  # the phones of the rival that fit best when it last scored
     last_margins: np.ndarray | None = None  # the phrase's path less each rival's, when it last scored
+    last_features: np.ndarray | None = None  # what the recognizer heard when it last scored (pairs.py)
 
     def features(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
         return features(embedder, mel, self.model.mel_frames)
@@ -311,7 +312,8 @@ class PhoneCheck:
         """With rivals: how much better the phrase explains these mel frames than the rival that
         explains them best (log probability of the best path with each). Without: how surely the
         phrase's weakest phone was heard (its margin over any other phone at its surest step)."""
-        log_probs = self.model.log_probs(self.features(embedder, mel))
+        self.last_features = self.features(embedder, mel)
+        log_probs = self.model.log_probs(self.last_features)
         if self.rivals:
             return self.rival_score(log_probs)
         path, confidences = max((align(log_probs, seq) for seq in self.sequences), key=lambda r: r[0])

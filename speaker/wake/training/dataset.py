@@ -42,6 +42,8 @@ class Recipe:
     similar: tuple[str, ...] = ()
     talk_share: float = 0.0  # training clips with another voice talking in the background (a TV)
     talk_below_db: float | None = None  # how far under the phrase that talk is (None: 8 to 20 dB, drawn)
+    call: str = ""  # a sound-alike call that "call" clips say in the phrase's place (pair networks)
+    flow_share: float = 0.0  # phrases said in one breath with the request after them
 
 
 @dataclass
@@ -118,6 +120,7 @@ class ClipMaker:
         # the verifier trains on many more sound-alike calls; evaluation's sentences stay as they are
         self.calls = [] if recipe.evaluation else texts.sound_alike_calls(recipe.phrase)
         self.variants = texts.phrase_variants(recipe.phrase)
+        self.call_variants = texts.phrase_variants(recipe.call) if recipe.call else []
 
     def _voice(self, rng: random.Random):
         return random_voice(
@@ -143,19 +146,32 @@ class ClipMaker:
         return np.concatenate([x for pair in zip(parts, gaps, strict=True) for x in pair])
 
     def make(self, job: tuple[str, int]) -> Clip:
-        """The clip of one job: ("positive" | "talk" | "ordinary" | "near" | "calls", seed); a
-        "talk" job is a positive clip with other talk in the background."""
+        """The clip of one job: ("positive" | "talk" | "ordinary" | "near" | "calls" | "call", seed);
+        a "talk" job is a positive clip with other talk in the background, a "call" job one with the
+        recipe's call said in the phrase's place."""
         kind, seed = job
         rng = random.Random(seed)
         if kind in ("positive", "talk"):
             return self.positive(rng, talk=True if kind == "talk" else None)
+        if kind == "call":
+            return self.positive(rng, said=self.call_variants)
         return self.negative(rng, near=kind in ("near", "calls"), calls=kind == "calls")
 
-    def positive(self, rng: random.Random, talk: bool | None = None) -> Clip:
+    def positive(self, rng: random.Random, talk: bool | None = None, said: list[str] | None = None) -> Clip:
         """The phrase in a room; `talk`: with another voice talking in the background (None:
-        the recipe's share of clips, none in evaluation)."""
+        the recipe's share of clips, none in evaluation). `said`: other words in the phrase's place,
+        in the same setting (a "call" clip; its phrase_end is about where they end)."""
         voice = self._voice(rng)
-        phrase = _trim(self.speaker.say(rng.choice(self.variants), voice)).astype(np.float32)
+        words = rng.choice(said or self.variants)
+        phrase = _trim(self.speaker.say(words, voice)).astype(np.float32)
+        # in one breath with what follows: a call always (a sound-alike is said within talk; here
+        # the start of an ordinary sentence), the phrase in `flow_share` of its clips (a request)
+        flowing = bool(said) or (self.recipe.flow_share > 0 and rng.random() < self.recipe.flow_share)
+        if flowing:  # one utterance, in which the phrase (call) ends about where it ends said alone
+            alone = len(phrase)
+            then = " ".join(rng.choice(self.ordinary).split()[: rng.randint(1, 4)]) if said else ""
+            then = then or rng.choice(texts.REQUESTS)
+            phrase = _trim(self.speaker.say(f"{words.rstrip('!')} {then}", voice)).astype(np.float32)
         before = _silence(LEAD)
         if rng.random() < 0.4:  # talk that runs into the wake word
             lead_in = _trim(self.speaker.say(rng.choice(self.ordinary), voice)).astype(np.float32)
@@ -163,18 +179,18 @@ class ClipMaker:
                 [before[: int(0.4 * RATE)], lead_in[-int(LEAD * RATE) :], _silence(rng.uniform(0.1, 0.6))]
             )
         after = _silence(rng.uniform(0.0, 0.3))
-        if rng.random() < 0.6:
+        if not flowing and rng.random() < 0.6:
             after = np.concatenate(
                 [after, self.speaker.say(rng.choice(texts.REQUESTS), voice).astype(np.float32)]
             )
         after = np.concatenate([after, _silence(0.6)])
         audio = np.concatenate([before, phrase, after])
-        end = (len(before) + len(phrase)) / RATE
+        end = (len(before) + (min(len(phrase), int(0.95 * alone)) if flowing else len(phrase))) / RATE
         shifted = perturb(audio, rng)
         end *= len(shifted) / len(audio)
         background = self._background(rng, talk)
         audio = in_room(shifted, rng, background=background, talk_below_db=self.recipe.talk_below_db)
-        return Clip(audio, end, "positive", voice.describe())
+        return Clip(audio, end, "call" if said else "positive", voice.describe())
 
     def negative(self, rng: random.Random, near: bool, seconds: float = 12.0, calls: bool = False) -> Clip:
         """Talk: ordinary, near misses, or (`calls`) near misses half of which are sound-alike calls;
