@@ -172,15 +172,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="teach a model to tell its phrase from a call that keeps waking it",
         description=(
             "Trains a pair network for a wake model: the phrase against CALL said in its place (both"
-            " by the training voices, in rooms, with talk before and requests after). Every hit the"
-            " phone check passes then goes to it, and it turns down those it is sure are the call"
-            " (score below --threshold). For a sound-alike `speaker wake eval` keeps naming. The"
-            " model must have a phone check; a model may hold several pair networks."
+            " by the training voices, in rooms, often after other talk; the call runs on into more words,"
+            " as a sound-alike does in talk). Every hit the phone check passes then goes to it, and"
+            " it turns down those it is sure are the call (score below --threshold). For a"
+            " sound-alike that `speaker wake eval` keeps naming among what woke it. The model must"
+            " have a phone check; a model may hold several pair networks."
         ),
     )
     pa.add_argument("model", type=Path, help="the wake model file")
     pa.add_argument("call", help='what keeps waking it, e.g. "hey, can pewter" (a few words)')
-    pa.add_argument("--clips", type=int, default=1200, help="clips of each, phrase and call (default 1200)")
+    pa.add_argument(
+        "--clips",
+        type=int,
+        default=1200,
+        help="clips of each, phrase and call (default 1200: about 8 minutes on 2 cores)",
+    )
     pa.add_argument(
         "--threshold",
         type=THRESHOLD,
