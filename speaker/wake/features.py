@@ -54,6 +54,11 @@ def window_end_seconds(index: int) -> float:
     return (last_frame * 160 + 512) / RATE
 
 
+def mel_frame_at(seconds: float) -> int:
+    """The index of the mel frame that starts at `seconds` of input (the first is at 512 samples)."""
+    return round((seconds * RATE - 512) / 160)
+
+
 def windows_for_steps(steps: int) -> int:
     """How many embedding windows the mel frames of `steps` steps hold."""
     frames = steps * FRAMES_PER_STEP - 3 if steps > 0 else 0  # the first step yields 5 frames
@@ -112,7 +117,10 @@ class Embedder:
 
     def embeddings(self, audio: np.ndarray) -> np.ndarray:
         """Every embedding of a clip (int16-scaled samples): (windows, 96), one per 80 ms step."""
-        mel = self.mel(audio)
+        return self.embeddings_of_mel(self.mel(audio))
+
+    def embeddings_of_mel(self, mel: np.ndarray) -> np.ndarray:
+        """Every embedding of a clip's mel frames (Embedder.mel): (windows, 96)."""
         count = max(0, (len(mel) - WINDOW_FRAMES) // FRAMES_PER_STEP + 1)
         return self.embed_windows(mel, 0, count)
 
@@ -162,8 +170,7 @@ class EmbeddingStream:
 
     def mel_between(self, start: float, end: float) -> np.ndarray | None:
         """The mel frames of stream time start..end seconds (None if they are gone or not here yet)."""
-        first = max(0, round((start * RATE - 512) / 160))
-        last = round((end * RATE - 512) / 160)
+        first, last = max(0, mel_frame_at(start)), mel_frame_at(end)
         if first < self._mel_first or last > self._frames:
             return None
         return self._mel[first - self._mel_first : last - self._mel_first]

@@ -267,11 +267,16 @@ def jobs_for(
     return jobs + [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
 
 
+def default_workers(workers: int | None) -> int:
+    """`workers`, or else one process per core the speaker may use, at most 4."""
+    return workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
 def make_examples(
     recipe: Recipe, jobs: list[tuple[str, int]], workers: int | None = None
 ) -> Iterator[Examples]:
     """Examples per job, as they are made (for a progress bar)."""
-    workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+    workers = default_workers(workers)
     if workers == 1:
         _init(recipe)
         for job in jobs:

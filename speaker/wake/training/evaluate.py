@@ -9,7 +9,6 @@ caught_margins() with fit_rival_offsets() each rival's own threshold.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +23,7 @@ from speaker.wake.classifier import RECORD, ClassifierWakeWord
 from speaker.wake.features import RATE
 from speaker.wake.phones import PhoneCheck
 from speaker.wake.soundalikes import similar_words
-from speaker.wake.training.dataset import ClipMaker, Recipe, jobs_for
+from speaker.wake.training.dataset import ClipMaker, Recipe, default_workers, jobs_for
 
 CAUGHT_WITHIN = (-0.6, 0.8)  # a detection this close to the phrase's end counts as catching it
 
@@ -222,10 +221,6 @@ def _setup(
     )
 
 
-def _workers(workers: int | None) -> int:
-    return workers or max(1, min(len(os.sched_getaffinity(0)), 4))
-
-
 def evaluate(
     model_path: Path,
     clips: Clips = Clips(),
@@ -268,7 +263,7 @@ def evaluate_phones(
     keys: tuple[float | None, ...] = phone_thresholds if phone_thresholds is not None else (None,)
     reports = {key: Report(detector.phrase, talk_below_db=clips.talk_below_db) for key in keys}
     with ProcessPoolExecutor(
-        _workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
+        default_workers(clips.workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
     ) as pool:
         for i, outcome in enumerate(pool.map(_run, jobs, chunksize=4)):
             for key, report in reports.items():
@@ -309,7 +304,7 @@ def caught_margins(
         jobs += jobs_for(positives, 0, 0, seed)
     rows: list[np.ndarray] = []
     with ProcessPoolExecutor(
-        _workers(workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
+        default_workers(workers), initializer=_init, initargs=(recipe, str(model_path), thresholds)
     ) as pool:
         for i, found in enumerate(pool.map(_margins_run, jobs, chunksize=4)):
             rows += found

@@ -10,7 +10,6 @@ back to say how well it tells the two apart.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from speaker.wake.classifier import PHRASE_END_OFFSET
-from speaker.wake.features import RATE, Embedder, window_end_seconds
+from speaker.wake.features import RATE, Embedder, mel_frame_at, window_end_seconds
 from speaker.wake.model import WakeModel, sequences
 from speaker.wake.pairs import PAIR_ROWS, PAIR_THRESHOLD, pair_input
 from speaker.wake.phones import features
-from speaker.wake.training.dataset import ClipMaker, Recipe
+from speaker.wake.training.dataset import ClipMaker, Recipe, default_workers
 from speaker.wake.training.fit import fit_network
 
 FLOW_SHARE = 0.5  # clips with the phrase said in one breath with a request after it
@@ -93,7 +92,7 @@ def _example(job: tuple[str, int]) -> tuple[int, np.ndarray] | None:
     quiet = clip.audio[: int(0.35 * RATE)]  # room tone, so that the check can hear past a late hit
     audio = np.concatenate([clip.audio, *([quiet] * int(np.ceil(after / 0.35)))])
     mel = _EMBEDDER.mel(audio)
-    embeddings = _EMBEDDER.embeddings(audio)
+    embeddings = _EMBEDDER.embeddings_of_mel(mel)
     ends = np.array([window_end_seconds(j) for j in range(len(embeddings))])
     assert clip.phrase_end is not None
     # a call may be taken for the phrase anywhere in the words after it too
@@ -103,8 +102,8 @@ def _example(job: tuple[str, int]) -> tuple[int, np.ndarray] | None:
     if index is None:
         return None
     hit = ends[index] + PHRASE_END_OFFSET  # where the live detector puts a hit (classifier.py)
-    first, last = round(((hit - before) * RATE - 512) / 160), round(((hit + after) * RATE - 512) / 160)
-    x = pair_input(features(_EMBEDDER, mel[max(0, first) : last], 0), PAIR_ROWS)
+    heard = mel[max(0, mel_frame_at(hit - before)) : mel_frame_at(hit + after)]  # as mel_between()
+    x = pair_input(features(_EMBEDDER, heard, 0), PAIR_ROWS)
     return None if x is None else (int(clip.kind == "positive"), x[0])
 
 
@@ -112,7 +111,7 @@ def pair_examples(
     recipe: Recipe, model_path: Path, jobs: list[tuple[str, int]], workers: int | None = None
 ) -> Iterator[tuple[int, np.ndarray] | None]:
     """_example() of each job, in order, as they are made (for a progress bar)."""
-    workers = workers or max(1, min(len(os.sched_getaffinity(0)), 4))
+    workers = default_workers(workers)
     if workers == 1:
         _init(recipe, str(model_path))
         yield from map(_example, jobs)

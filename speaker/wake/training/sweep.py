@@ -18,7 +18,7 @@ from speaker.audio.chunk import AudioChunk
 from speaker.wake.base import detect_all
 from speaker.wake.features import RATE
 from speaker.wake.training import evaluate
-from speaker.wake.training.dataset import Recipe
+from speaker.wake.training.dataset import Recipe, default_workers
 from speaker.wake.training.evaluate import Clips, Report
 
 # Steps skipped after a detection: the live detector starts over then (the loop resets it), and
@@ -118,7 +118,7 @@ def sweep(
     pairs = [(t, v) for t in firsts for v in verifies]
     reports = {pair: Report(detector.phrase, talk_below_db=clips.talk_below_db) for pair in pairs}
     with ProcessPoolExecutor(
-        evaluate._workers(clips.workers),
+        default_workers(clips.workers),
         initializer=_init,
         initargs=(recipe, str(model_path)),
     ) as pool:
