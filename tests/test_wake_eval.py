@@ -67,12 +67,26 @@ def test_the_report_lists_the_sentences_that_woke_it_most_often_first() -> None:
     assert near_only.lines()[1:] == ["false accepts, near-miss speech: 2 in 0.50 h = 4.00 per hour"]
 
 
-def test_the_report_gives_the_misses_over_background_talk_apart() -> None:
+def test_the_report_gives_the_misses_over_background_talk_and_in_one_breath_apart() -> None:
     report = Report("hey computer", positives=20, missed=1, talk_positives=10, talk_missed=3)
-    assert report.lines()[1:3] == [
+    report.tally("breath", 4.0, 0)
+    for _ in range(3):
+        report.tally("breath", 4.0, 1)
+    assert report.lines()[1:4] == [
         "false rejects: 1 of 20 = 5.0%",
         "false rejects, other talk in the background: 3 of 10 = 30.0%",
+        "false rejects, in one breath with a request: 1 of 4 = 25.0%",
     ]
+    assert report.table_head().split() == [
+        "misses",
+        "over",
+        "talk",
+        "one",
+        "breath",
+        "ordinary/h",
+        "near-miss/h",
+    ]
+    assert report.table_row().split()[:3] == ["5.0%", "30.0%", "25.0%"]
     assert len(Report("hey computer", positives=20).lines()) == 2  # not asked for: not shown
 
 
@@ -85,6 +99,33 @@ def test_the_report_names_the_voices_that_missed_most() -> None:
     ]
     report.missed_by.update({f"espeak-ng en-us+m{i}": 1 for i in range(6)})
     assert report.missed_lines()[0].endswith("and 3 more")
+
+
+def _quiet_runs(audio: np.ndarray, start: float, end: float) -> list[int]:
+    """The lengths (20 ms frames) of the runs of frames well under the loudest, start..end s."""
+    frames = audio[int(start * RATE) : int(end * RATE)].astype(np.float64)
+    frames = frames[: len(frames) // 320 * 320].reshape(-1, 320)
+    power = (frames**2).mean(axis=1)
+    quiet = power < 0.01 * power.max()
+    runs, run = [], 0
+    for q in quiet:
+        run = run + 1 if q else 0
+        runs.append(run)
+    return runs
+
+
+def test_one_breath_clips_run_the_phrase_into_a_request_and_change_no_other_clip() -> None:
+    maker = ClipMaker(Recipe("hey computer", evaluation=True))
+    for seed in (2, 4, 6):  # seeds whose phrase, said alone, has a pause after it
+        clip, alone = maker.make(("breath", seed)), maker.make(("positive", seed))
+        assert clip.kind == "positive" and clip.phrase_end is not None and alone.phrase_end is not None
+        assert max(_quiet_runs(alone.audio, alone.phrase_end - 0.1, alone.phrase_end + 0.5)) >= 8
+        # in one breath, no pause after the phrase: the request follows at once
+        assert max(_quiet_runs(clip.audio, clip.phrase_end - 0.1, clip.phrase_end + 0.5)) < 8, seed
+    # asking for them adds their jobs after the others, which stay as they were
+    plain = dataset.jobs_for(5, 3, 3, 11, talk_positives=2)
+    more = dataset.jobs_for(5, 3, 3, 11, talk_positives=2, breath_positives=4)
+    assert more[: len(plain)] == plain and [k for k, _ in more[len(plain) :]] == ["breath"] * 4
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -158,6 +158,8 @@ def test_a_threshold_out_of_range_is_refused_before_any_speech_is_made(tmp_path:
         (["eval", "--verify-threshold", "x"], "--verify-threshold: 'x' is not a number"),
         (["eval", "--sweep-first", "0.9,2"], "--sweep-first: must be between 0 and 1, got 2"),
         (["eval", "--sweep-verifier", ","], "--sweep-verifier: give at least one threshold"),
+        (["eval", "--one-breath", "-2"], "--one-breath: must be 0 or more, got -2"),
+        (["eval", "--near-hours", "-1"], "--near-hours: must be between 0 and 1000, got -1"),
     ],
 )
 def test_out_of_range_options_are_refused_with_a_message(
@@ -204,6 +206,8 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
             "0.01",
             "--talk",
             "2",
+            "--one-breath",
+            "3",
             "--workers",
             "1",
         ]
@@ -212,6 +216,7 @@ def test_training_a_new_phrase_runs_end_to_end(tmp_path: Path, capsys: pytest.Ca
     report = capsys.readouterr().out
     assert "false rejects:" in report and "per hour" in report
     assert "false rejects, other talk in the background: " in report and " of 2 = " in report
+    assert "false rejects, in one breath with a request: " in report and " of 3 = " in report
     # its rivals' own thresholds are fitted the same way; a tiny model may catch none of so few
     # phrases, which is said, and the file is left as it was
     fit = ["wake", "phones", str(out), "--rival-ceiling", "-5", "--fit-positives", "2", "--workers", "1"]

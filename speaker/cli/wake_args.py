@@ -35,6 +35,18 @@ def between(low: float, high: float, *, open_ends: bool) -> type[float]:
 
 
 THRESHOLD = between(0.0, 1.0, open_ends=True)
+HOURS = between(0.0, 1000.0, open_ends=False)
+
+
+def count(text: str) -> int:
+    """An argparse type: how many of something, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def phone_threshold(text: str) -> float:

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from speaker.cli.wake_args import (
+    HOURS,
     THRESHOLD,
     between,
+    count,
     phone_threshold,
     phone_thresholds,
     thresholds,
@@ -25,20 +27,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Makes speech with voices and sentences that training never uses, runs it through the"
             " live detector and prints: how many of the phrases it missed (and the voices that"
             " missed most; with --talk, also with another voice talking in the background, as"
-            " from a TV), false wakes per hour in ordinary and in near-miss talk, and the"
-            " sentences that woke it, most often first. The same --seed makes the same clips, so"
-            " two models or thresholds can be compared on them. --positives 200 --hours 1"
+            " from a TV; with --one-breath, also said in one breath with a request), false wakes"
+            " per hour in ordinary and in near-miss talk, and the sentences that woke it, most"
+            " often first. The same --seed makes the same clips, so two models or thresholds can"
+            " be compared on them. --positives 200 --hours 1"
             " --near-hours 0.5 takes about 5 minutes on 2 cores."
         ),
     )
     e.add_argument("--model", type=Path, help="the model file (default: the configured one)")
-    e.add_argument("--positives", type=int, default=200, help="wake phrases to say (default 200)")
+    e.add_argument("--positives", type=count, default=200, help="wake phrases to say (default 200)")
     e.add_argument(
         "--talk",
-        type=int,
+        type=count,
         default=0,
         metavar="N",
         help="also say N phrases with another voice talking in the background (default 0)",
+    )
+    e.add_argument(
+        "--one-breath",
+        type=count,
+        default=0,
+        metavar="N",
+        help="also say N phrases in one breath with a request after them, as in 'hey computer turn"
+        " on the light' (default 0)",
     )
     e.add_argument(
         "--talk-level",
@@ -46,8 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="DB",
         help="that talk this many dB under the phrase (default: 8 to 20 dB, drawn per phrase)",
     )
-    e.add_argument("--hours", type=float, default=2.0, help="hours of ordinary talk (default 2)")
-    e.add_argument("--near-hours", type=float, default=1.0, help="hours of near-miss talk (default 1)")
+    e.add_argument("--hours", type=HOURS, default=2.0, help="hours of ordinary talk (default 2)")
+    e.add_argument("--near-hours", type=HOURS, default=1.0, help="hours of near-miss talk (default 1)")
     e.add_argument(
         "--threshold",
         type=THRESHOLD,
@@ -139,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         near_hours=args.near_hours,
         talk_positives=args.talk,
         talk_below_db=args.talk_level,
+        breath_positives=args.one_breath,
         seed=args.seed,
         workers=args.workers,
     )

@@ -146,27 +146,38 @@ class ClipMaker:
         return np.concatenate([x for pair in zip(parts, gaps, strict=True) for x in pair])
 
     def make(self, job: tuple[str, int]) -> Clip:
-        """The clip of one job: ("positive" | "talk" | "ordinary" | "near" | "calls" | "call", seed);
-        a "talk" job is a positive clip with other talk in the background, a "call" job one with the
-        recipe's call said in the phrase's place."""
+        """The clip of one job: ("positive" | "talk" | "breath" | "ordinary" | "near" | "calls" |
+        "call", seed); a "talk" job is a positive clip with other talk in the background, a
+        "breath" job one with the phrase said in one breath with a request, a "call" job one with
+        the recipe's call said in the phrase's place."""
         kind, seed = job
         rng = random.Random(seed)
         if kind in ("positive", "talk"):
             return self.positive(rng, talk=True if kind == "talk" else None)
+        if kind == "breath":
+            return self.positive(rng, flowing=True)
         if kind == "call":
             return self.positive(rng, said=self.call_variants)
         return self.negative(rng, near=kind in ("near", "calls"), calls=kind == "calls")
 
-    def positive(self, rng: random.Random, talk: bool | None = None, said: list[str] | None = None) -> Clip:
+    def positive(
+        self,
+        rng: random.Random,
+        talk: bool | None = None,
+        said: list[str] | None = None,
+        flowing: bool | None = None,
+    ) -> Clip:
         """The phrase in a room; `talk`: with another voice talking in the background (None:
         the recipe's share of clips, none in evaluation). `said`: other words in the phrase's place,
-        in the same setting (a "call" clip; its phrase_end is about where they end)."""
+        in the same setting (a "call" clip; its phrase_end is about where they end). `flowing`: said
+        in one breath with a request (None: the recipe's `flow_share` of the clips)."""
         voice = self._voice(rng)
         words = rng.choice(said or self.variants)
         phrase = _trim(self.speaker.say(words, voice)).astype(np.float32)
         # in one breath with what follows: a call always (a sound-alike is said within talk; here
         # the start of an ordinary sentence), the phrase in `flow_share` of its clips (a request)
-        flowing = bool(said) or (self.recipe.flow_share > 0 and rng.random() < self.recipe.flow_share)
+        if flowing is None:
+            flowing = bool(said) or (self.recipe.flow_share > 0 and rng.random() < self.recipe.flow_share)
         if flowing:  # one utterance, in which the phrase (call) ends about where it ends said alone
             alone = len(phrase)
             then = " ".join(rng.choice(self.ordinary).split()[: rng.randint(1, 4)]) if said else ""
@@ -256,6 +267,7 @@ def jobs_for(
     seed: int,
     calls_clips: int = 0,
     talk_positives: int = 0,
+    breath_positives: int = 0,
 ) -> list[tuple[str, int]]:
     jobs = [("positive", seed * 1_000_003 + i) for i in range(positives)]
     jobs += [("ordinary", seed * 1_000_003 + 400_000 + i) for i in range(ordinary_clips)]
@@ -264,7 +276,9 @@ def jobs_for(
     # the verifier's extra talk comes last, so that the first stage's data does not change with it
     jobs += [("calls", seed * 1_000_003 + 1_200_000 + i) for i in range(calls_clips)]
     # phrases over background talk (evaluation's) come after that: the other clips stay the same
-    return jobs + [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
+    jobs += [("talk", seed * 1_000_003 + 1_600_000 + i) for i in range(talk_positives)]
+    # and phrases said in one breath with a request after those
+    return jobs + [("breath", seed * 1_000_003 + 2_500_000 + i) for i in range(breath_positives)]
 
 
 def default_workers(workers: int | None) -> int:

@@ -36,6 +36,8 @@ class Report:
     talk_positives: int = 0  # phrases said with another voice talking in the background (a TV)
     talk_missed: int = 0
     talk_below_db: float | None = None  # that talk's level under the phrase (None: 8 to 20 dB)
+    breath_positives: int = 0  # phrases said in one breath with a request after them
+    breath_missed: int = 0
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
     missed_by: Counter[str] = field(default_factory=Counter)  # voice (engine and name): phrases missed
@@ -60,6 +62,11 @@ class Report:
                 f"{self.talk_missed} of {self.talk_positives}"
                 f" = {100 * self.talk_missed / self.talk_positives:.1f}%"
             )
+        if self.breath_positives:
+            lines.append(
+                f"false rejects, in one breath with a request: {self.breath_missed} of"
+                f" {self.breath_positives} = {100 * self.breath_missed / self.breath_positives:.1f}%"
+            )
         for kind, name in (("ordinary", "ordinary speech"), ("near", "near-miss speech")):
             if self.hours[kind]:
                 lines.append(
@@ -71,13 +78,16 @@ class Report:
     def table_head(self) -> str:
         """The figures' column names in a sweep's table."""
         talk = f" {'over talk':>10}" if self.talk_positives else ""
-        return f" {'misses':>8}{talk} {'ordinary/h':>11} {'near-miss/h':>12}"
+        breath = f" {'one breath':>10}" if self.breath_positives else ""
+        return f" {'misses':>8}{talk}{breath} {'ordinary/h':>11} {'near-miss/h':>12}"
 
     def table_row(self) -> str:
-        """The figures in a sweep's table: misses (over talk too), false wakes per hour."""
+        """The figures in a sweep's table: misses (over talk, in one breath), false wakes per hour."""
         row = f" {100 * self.false_reject_rate:>7.1f}%"
         if self.talk_positives:
             row += f" {100 * self.talk_missed / self.talk_positives:>9.1f}%"
+        if self.breath_positives:
+            row += f" {100 * self.breath_missed / self.breath_positives:>9.1f}%"
         for kind, width in (("ordinary", 11), ("near", 12)):
             row += f" {self.per_hour(kind):>{width}.2f}" if self.hours[kind] else f" {'-':>{width}}"
         return row
@@ -95,9 +105,12 @@ class Report:
             )
 
     def tally(self, kind: str, seconds: float, count: int) -> None:
-        """One clip's outcome: for a phrase ("positive", "talk"), 1 if it was caught in time, else
-        0; for talk ("ordinary", "near"), how many times it woke the detector."""
-        if kind == "talk":
+        """One clip's outcome: for a phrase ("positive", "talk", "breath"), 1 if it was caught in
+        time, else 0; for talk ("ordinary", "near"), how many times it woke the detector."""
+        if kind == "breath":
+            self.breath_positives += 1
+            self.breath_missed += 1 - count
+        elif kind == "talk":
             self.talk_positives += 1
             self.talk_missed += 1 - count
         elif kind == "positive":
@@ -197,6 +210,7 @@ class Clips:
     near_hours: float = 1.0
     talk_positives: int = 0  # phrases with another voice talking in the background
     talk_below_db: float | None = None  # that talk's level under the phrase (None: 8 to 20 dB)
+    breath_positives: int = 0  # phrases said in one breath with a request after them
     seed: int = 11
     workers: int | None = None  # processes (None: one per core, at most 4)
 
@@ -217,7 +231,14 @@ def _setup(
     return (
         detector,
         recipe,
-        jobs_for(clips.positives, ordinary, near, clips.seed, talk_positives=clips.talk_positives),
+        jobs_for(
+            clips.positives,
+            ordinary,
+            near,
+            clips.seed,
+            talk_positives=clips.talk_positives,
+            breath_positives=clips.breath_positives,
+        ),
     )
 
 

@@ -84,6 +84,8 @@ class Sweep:
         sizes = f"{first.positives} phrases"
         if first.talk_positives:
             sizes += f", {first.talk_positives} over other talk"
+        if first.breath_positives:
+            sizes += f", {first.breath_positives} in one breath with a request"
         talk = {"ordinary": "ordinary", "near": "near-miss"}
         hours = ", ".join(
             f"{first.hours[k]:.2f} h of {name} talk" for k, name in talk.items() if first.hours[k]
