@@ -147,6 +147,29 @@ def test_a_threshold_out_of_range_is_refused_before_any_speech_is_made(tmp_path:
     assert stages == [] and not (tmp_path / "m.npz").exists()
 
 
+def test_training_says_the_share_of_phrases_asked_for_in_one_breath(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from speaker.wake.training import train as training
+
+    asked = []
+
+    class Enough(Exception):
+        pass
+
+    def make_examples(recipe, jobs, workers=None):
+        asked.append(recipe)
+        raise Enough  # only the recipe matters here (ClipMaker's one-breath clips: test_wake_eval.py)
+
+    monkeypatch.setattr(training, "make_examples", make_examples)
+    for share in (0.0, 0.4):
+        with pytest.raises(Enough):
+            training.train("hello speaker", tmp_path / "m.npz", size="tiny", breath_share=share)
+    assert [r.flow_share for r in asked] == [0.0, 0.4]
+    with pytest.raises(ValueError, match="in one breath must be 0 to 1, got 2"):
+        training.train("hello speaker", tmp_path / "m.npz", size="tiny", breath_share=2.0)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -159,6 +182,7 @@ def test_a_threshold_out_of_range_is_refused_before_any_speech_is_made(tmp_path:
         (["eval", "--sweep-first", "0.9,2"], "--sweep-first: must be between 0 and 1, got 2"),
         (["eval", "--sweep-verifier", ","], "--sweep-verifier: give at least one threshold"),
         (["eval", "--one-breath", "-2"], "--one-breath: must be 0 or more, got -2"),
+        (["train", "hi", "--one-breath-share", "2"], "--one-breath-share: must be between 0 and 1, got 2"),
         (["eval", "--near-hours", "-1"], "--near-hours: must be between 0 and 1000, got -1"),
     ],
 )

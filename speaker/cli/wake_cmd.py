@@ -83,6 +83,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="put another voice talking in the background (a TV) under this share of the clips, 0..0.5"
         " (default 0): hears the phrase better over talk, for more false wakes (README)",
     )
+    t.add_argument(
+        "--one-breath-share",
+        type=between(0.0, 1.0, open_ends=False),
+        default=0.0,
+        metavar="SHARE",
+        help="say this share of the phrases in one breath with a request after them, 0..1 (default 0:"
+        " a pause, or nothing, after every phrase)",
+    )
     t.add_argument("--workers", type=int, help="processes making speech (default: one per core)")
     t.add_argument(
         "--threshold",
@@ -224,6 +232,7 @@ def run_train(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         verify_threshold=args.verify_threshold,
         talk_share=args.talk_share,
+        breath_share=args.one_breath_share,
     )
     print(summary(model))
     print(f"wrote {out}; use it with wake.engine: classifier, wake.phrase: {phrase}, wake.classifier: {out}")

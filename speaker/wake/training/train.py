@@ -48,6 +48,7 @@ def train(
     piper_voices: tuple[str, ...] = (),
     max_false_per_hour: float = 0.2,
     talk_share: float = 0.0,
+    breath_share: float = 0.0,
     threshold: float | None = None,
     verify_threshold: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -62,6 +63,8 @@ def train(
             raise ValueError(f"a threshold must be between 0 and 1, got {given}")
     if not 0.0 <= talk_share <= 0.5:
         raise ValueError(f"the share of clips with background talk must be 0 to 0.5, got {talk_share}")
+    if not 0.0 <= breath_share <= 1.0:
+        raise ValueError(f"the share of phrases said in one breath must be 0 to 1, got {breath_share}")
     preset = SIZES[size]
     started = time.monotonic()
     recipe = Recipe(
@@ -70,6 +73,7 @@ def train(
         piper_voices=piper_voices,
         similar=tuple(similar_words(phrase)),
         talk_share=talk_share,
+        flow_share=breath_share,
     )
     jobs = jobs_for(preset.positives, preset.ordinary, preset.near, seed, preset.calls)
     fitting, validation = Examples(), Examples()
