@@ -116,7 +116,7 @@ def _quiet_runs(audio: np.ndarray, start: float, end: float) -> list[int]:
 
 def test_one_breath_clips_run_the_phrase_into_a_request_and_change_no_other_clip() -> None:
     maker = ClipMaker(Recipe("hey computer", evaluation=True))
-    for seed in (2, 4, 6):  # seeds whose phrase, said alone, has a pause after it
+    for seed in (2, 4, 11):  # seeds whose phrase, said alone, has a pause after it
         clip, alone = maker.make(("breath", seed)), maker.make(("positive", seed))
         assert clip.kind == "positive" and clip.phrase_end is not None and alone.phrase_end is not None
         assert max(_quiet_runs(alone.audio, alone.phrase_end - 0.1, alone.phrase_end + 0.5)) >= 8
