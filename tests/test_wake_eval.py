@@ -99,6 +99,13 @@ def test_the_report_names_the_voices_that_missed_most() -> None:
     ]
     report.missed_by.update({f"espeak-ng en-us+m{i}": 1 for i in range(6)})
     assert report.missed_lines()[0].endswith("and 3 more")
+    # those missed in one breath, apart
+    report.add(evaluate.Outcome("breath", 4.0, 2.0, "espeak-ng en-us+m1 speed 1.10 pitch 40", []))
+    report.add(
+        evaluate.Outcome("breath", 4.0, 2.0, "espeak-ng en-us+m2 speed 0.90 pitch 60", [(2.1, 0.0, "")])
+    )
+    assert report.breath_missed == 1 and report.missed_by["espeak-ng en-us+m1"] == 1
+    assert report.missed_lines()[1] == "missed most in one breath by: espeak-ng en-us+m1 (1)"
 
 
 def _quiet_runs(audio: np.ndarray, start: float, end: float) -> list[int]:

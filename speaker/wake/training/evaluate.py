@@ -41,6 +41,7 @@ class Report:
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
     missed_by: Counter[str] = field(default_factory=Counter)  # voice (engine and name): phrases missed
+    breath_missed_by: Counter[str] = field(default_factory=Counter)  # the same, said in one breath
     woke: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, sentence): false wakes
 
     @property
@@ -95,8 +96,9 @@ class Report:
     def add(self, outcome: Outcome, phone_threshold: float | None = None) -> None:
         count = outcome.count(phone_threshold)
         self.tally(outcome.kind, outcome.seconds, count)
-        if outcome.kind == "positive" and not count:
-            self.missed_by[" ".join(outcome.voice.split()[:2])] += 1  # without speed and pitch
+        if outcome.kind in ("positive", "breath") and not count:
+            missed = self.missed_by if outcome.kind == "positive" else self.breath_missed_by
+            missed[" ".join(outcome.voice.split()[:2])] += 1  # without speed and pitch
         if outcome.phrase_end is None:
             self.woke.update(
                 (outcome.kind, sentence)
@@ -124,12 +126,15 @@ class Report:
         return f" ({self.talk_below_db:g} dB below the phrase)" if self.talk_below_db is not None else ""
 
     def missed_lines(self, most: int = 5) -> list[str]:
-        """The voices that missed most often (one voice missing much says more than many once)."""
-        if not self.missed_by:
-            return []
-        shown = ", ".join(f"{voice} ({n})" for voice, n in self.missed_by.most_common(most))
-        more = f" and {len(self.missed_by) - most} more" if len(self.missed_by) > most else ""
-        return [f"missed most by: {shown}{more}"]
+        """The voices that missed most often (one voice missing much says more than many once),
+        of the phrases said alone and of those said in one breath."""
+        lines = []
+        for name, missed in (("", self.missed_by), (" in one breath", self.breath_missed_by)):
+            if missed:
+                shown = ", ".join(f"{voice} ({n})" for voice, n in missed.most_common(most))
+                more = f" and {len(missed) - most} more" if len(missed) > most else ""
+                lines.append(f"missed most{name} by: {shown}{more}")
+        return lines
 
     def woke_lines(self, most: int = 10) -> list[str]:
         """The held-out sentences that woke it, the most frequent first."""
