@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -286,15 +286,20 @@ def default_workers(workers: int | None) -> int:
     return workers or max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
+def in_workers(work: Callable, jobs: Iterable, workers: int | None, init: Callable, args: tuple) -> Iterator:
+    """work(job) for each job, in order, as they are done: `workers` processes (default_workers),
+    each set up by init(*args) first; with one, in this process."""
+    workers = default_workers(workers)
+    if workers == 1:
+        init(*args)
+        yield from map(work, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=init, initargs=args) as pool:
+        yield from pool.map(work, jobs, chunksize=4)
+
+
 def make_examples(
     recipe: Recipe, jobs: list[tuple[str, int]], workers: int | None = None
 ) -> Iterator[Examples]:
     """Examples per job, as they are made (for a progress bar)."""
-    workers = default_workers(workers)
-    if workers == 1:
-        _init(recipe)
-        for job in jobs:
-            yield _make(job)
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(recipe,)) as pool:
-        yield from pool.map(_make, jobs, chunksize=4)
+    return in_workers(_make, jobs, workers, _init, (recipe,))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from speaker.wake.features import RATE, Embedder, mel_frame_at, window_end_secon
 from speaker.wake.model import WakeModel, sequences
 from speaker.wake.pairs import PAIR_ROWS, PAIR_THRESHOLD, pair_input
 from speaker.wake.phones import features
-from speaker.wake.training.dataset import ClipMaker, Recipe, default_workers
+from speaker.wake.training.dataset import ClipMaker, Recipe, in_workers
 from speaker.wake.training.fit import fit_network
 
 FLOW_SHARE = 0.5  # clips with the phrase said in one breath with a request after it
@@ -111,15 +110,7 @@ def pair_examples(
     recipe: Recipe, model_path: Path, jobs: list[tuple[str, int]], workers: int | None = None
 ) -> Iterator[tuple[int, np.ndarray] | None]:
     """_example() of each job, in order, as they are made (for a progress bar)."""
-    workers = default_workers(workers)
-    if workers == 1:
-        _init(recipe, str(model_path))
-        yield from map(_example, jobs)
-        return
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init, initargs=(recipe, str(model_path))
-    ) as pool:
-        yield from pool.map(_example, jobs, chunksize=4)
+    return in_workers(_example, jobs, workers, _init, (recipe, str(model_path)))
 
 
 def train_pair(
