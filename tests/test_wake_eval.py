@@ -106,6 +106,13 @@ def test_the_report_names_the_voices_that_missed_most() -> None:
     )
     assert report.breath_missed == 1 and report.missed_by["espeak-ng en-us+m1"] == 1
     assert report.missed_lines()[1] == "missed most in one breath by: espeak-ng en-us+m1 (1)"
+    # and those missed over other talk, between the two
+    report.add(evaluate.Outcome("talk", 4.0, 2.0, "piper en_US-joe-medium speed 1.00 noise 0.50", []))
+    assert report.talk_missed == 1 and report.talk_positives == 1
+    assert report.missed_lines()[1:] == [
+        "missed most over other talk by: piper en_US-joe-medium (1)",
+        "missed most in one breath by: espeak-ng en-us+m1 (1)",
+    ]
 
 
 def _quiet_runs(audio: np.ndarray, start: float, end: float) -> list[int]:

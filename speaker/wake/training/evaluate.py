@@ -41,6 +41,7 @@ class Report:
     hours: dict[str, float] = field(default_factory=lambda: {"ordinary": 0.0, "near": 0.0})
     false: dict[str, int] = field(default_factory=lambda: {"ordinary": 0, "near": 0})
     missed_by: Counter[str] = field(default_factory=Counter)  # voice (engine and name): phrases missed
+    talk_missed_by: Counter[str] = field(default_factory=Counter)  # the same, over other talk
     breath_missed_by: Counter[str] = field(default_factory=Counter)  # the same, said in one breath
     woke: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, sentence): false wakes
 
@@ -96,9 +97,9 @@ class Report:
     def add(self, outcome: Outcome, phone_threshold: float | None = None) -> None:
         count = outcome.count(phone_threshold)
         self.tally(outcome.kind, outcome.seconds, count)
-        if outcome.kind in ("positive", "breath") and not count:
-            missed = self.missed_by if outcome.kind == "positive" else self.breath_missed_by
-            missed[" ".join(outcome.voice.split()[:2])] += 1  # without speed and pitch
+        missed = {"positive": self.missed_by, "talk": self.talk_missed_by, "breath": self.breath_missed_by}
+        if outcome.kind in missed and not count:
+            missed[outcome.kind][" ".join(outcome.voice.split()[:2])] += 1  # without speed and pitch
         if outcome.phrase_end is None:
             self.woke.update(
                 (outcome.kind, sentence)
@@ -127,9 +128,13 @@ class Report:
 
     def missed_lines(self, most: int = 5) -> list[str]:
         """The voices that missed most often (one voice missing much says more than many once),
-        of the phrases said alone and of those said in one breath."""
+        of the phrases said alone, over other talk and in one breath."""
         lines = []
-        for name, missed in (("", self.missed_by), (" in one breath", self.breath_missed_by)):
+        for name, missed in (
+            ("", self.missed_by),
+            (" over other talk", self.talk_missed_by),
+            (" in one breath", self.breath_missed_by),
+        ):
             if missed:
                 shown = ", ".join(f"{voice} ({n})" for voice, n in missed.most_common(most))
                 more = f" and {len(missed) - most} more" if len(missed) > most else ""
