@@ -13,8 +13,9 @@ small 1-D convolutional network over the same speech embeddings as the wake netw
 CTC on espeak-ng phone transcriptions of training voices (espeak-ng's ASCII phone names). At a
 hit it looks at the audio from `before_s` before to `after_s` after and finds, for the phrase
 (in whichever of its pronunciations fits best) and for each of its rivals (the phrase with a
-word swapped for one that sounds like it: "hey computes", "he computed", "hey commuter"), the
-best path that says its phones there, anything before and after. The score is how much better
+word swapped for one that sounds like it: "hey computes", "he computed", "hey commuter"; or its
+first word for a determiner: "his computer", "the computer"), the best path that says its phones
+there, anything before and after. The score is how much better
 the phrase's path is than the best rival's: a sound-alike said is explained better by its own
 phones, however well the phrase's fit. Each rival may be held to a threshold of its own (above
 the model's by its `rival_offsets` entry): the phrase itself often fits "hey compute" or "he

@@ -13,6 +13,12 @@ HEY_COMPUTER_SOUNDS = (
     "computation, competing, completed, composer, consumer, cucumber, company, compare, compass, "
     "compost, can pewter, come pewter, come here, come on, cam",
 )
+# English determiners: a word people say before any noun. With one of these in place of its first
+# word, a phrase whose later words are everyday words is said all day ("his computer", "the
+# computer"); the phone check weighs the phrase against those too.
+DETERMINERS = (
+    "a an the my your his her its our their this that these those some any no every each one another"
+).split()
 
 
 def sound_alike_swaps(phrase: str) -> tuple[list[str], list[list[str]], list[str]]:
@@ -32,8 +38,9 @@ def sound_alike_swaps(phrase: str) -> tuple[list[str], list[list[str]], list[str
 def rival_calls(phrase: str) -> list[str]:
     """What the phone check weighs the phrase against (phones.py): the phrase with a word after
     the first swapped for one that sounds like it, after the phrase's own first word or one like
-    it ("hey computes", "he computed", "okay commuter"); for a one-word phrase, the words that
-    sound like it."""
+    it ("hey computes", "he computed", "okay commuter"), and the phrase's later words after a
+    determiner ("the computer", "his computer"); for a one-word phrase, the words that sound like
+    it."""
     words, swaps, _ = sound_alike_swaps(phrase)
     if len(words) < 2:
         return sorted(set(swaps[0])) if words else []
@@ -41,6 +48,10 @@ def rival_calls(phrase: str) -> list[str]:
     for k in range(1, len(words)):
         rest = [words[1:k] + [alt] + words[k + 1 :] for alt in swaps[k]]
         calls |= {" ".join([first, *r]) for first in [words[0], *swaps[0]] for r in rest}
+    said_first = _dictionary().get(words[0])
+    for determiner in DETERMINERS:
+        if determiner != words[0] and (said_first is None or _dictionary().get(determiner) != said_first):
+            calls.add(" ".join([determiner, *words[1:]]))
     return sorted(calls)
 
 
