@@ -97,7 +97,7 @@ class Report:
     def add(self, outcome: Outcome, phone_threshold: float | None = None) -> None:
         count = outcome.count(phone_threshold)
         self.tally(outcome.kind, outcome.seconds, count)
-        missed = {"positive": self.missed_by, "talk": self.talk_missed_by, "breath": self.breath_missed_by}
+        missed = {kind: voices for kind, _, voices in self._missed_kinds()}
         if outcome.kind in missed and not count:
             missed[outcome.kind][" ".join(outcome.voice.split()[:2])] += 1  # without speed and pitch
         if outcome.phrase_end is None:
@@ -130,16 +130,20 @@ class Report:
         """The voices that missed most often (one voice missing much says more than many once),
         of the phrases said alone, over other talk and in one breath."""
         lines = []
-        for name, missed in (
-            ("", self.missed_by),
-            (" over other talk", self.talk_missed_by),
-            (" in one breath", self.breath_missed_by),
-        ):
+        for _, name, missed in self._missed_kinds():
             if missed:
                 shown = ", ".join(f"{voice} ({n})" for voice, n in missed.most_common(most))
                 more = f" and {len(missed) - most} more" if len(missed) > most else ""
                 lines.append(f"missed most{name} by: {shown}{more}")
         return lines
+
+    def _missed_kinds(self) -> list[tuple[str, str, Counter[str]]]:
+        """For each kind of phrase clip: its kind, how the report names it, the voices that missed."""
+        return [
+            ("positive", "", self.missed_by),
+            ("talk", " over other talk", self.talk_missed_by),
+            ("breath", " in one breath", self.breath_missed_by),
+        ]
 
     def woke_lines(self, most: int = 10) -> list[str]:
         """The held-out sentences that woke it, the most frequent first."""
