@@ -37,9 +37,9 @@ Every hit of the two networks then goes to a phone check: a phone recognizer (tr
 any phrase) must find that the phrase's phones, in order, explain the audio around it (0.7 s
 after it included) about as well as those of any of its rivals, the phrase with a word swapped
 for a sound-alike ("hey computes", "he computed") or its first word for a determiner ("his
-computer"). It turns down most sound-alikes. A rival the
-phrase itself often fits ("hey compute": a weak last syllable) may come that near; one it never
-fits ("hey, can pewter") may be held stricter (--rival-ceiling). Said fast, a sound-alike can be
+computer"). It turns down most sound-alikes. A rival the phrase itself often fits ("hey
+compute": a weak last syllable) may come that near; one it never fits ("hey, can pewter") may be
+held stricter (--rival-ceiling). Said fast, a sound-alike can be
 the phrase itself to the recognizer ("hey, can pewter" heard as "hey compewter"); a pair network
 trained on the phrase and that one call still tells them apart (`speaker wake pair`).
 

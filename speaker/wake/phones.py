@@ -15,15 +15,15 @@ hit it looks at the audio from `before_s` before to `after_s` after and finds, f
 (in whichever of its pronunciations fits best) and for each of its rivals (the phrase with a
 word swapped for one that sounds like it: "hey computes", "he computed", "hey commuter"; or its
 first word for a determiner: "his computer", "the computer"), the best path that says its phones
-there, anything before and after. The score is how much better
-the phrase's path is than the best rival's: a sound-alike said is explained better by its own
-phones, however well the phrase's fit. Each rival may be held to a threshold of its own (above
-the model's by its `rival_offsets` entry): the phrase itself often fits "hey compute" or "he
-compute" almost as well as its own phones (a weak last syllable, a short "hey"), but "hey, can
-pewter" only when something else was said; `speaker wake phones --rival-ceiling` fits them on
-the phrases a model caught in tuning clips (training/evaluate.py). A model without rivals scores
-the phrase alone: at its surest step, how much more likely was each of its phones than any
-other, the weakest deciding.
+there, anything before and after. The score is how much better the phrase's path is than the
+best rival's: a sound-alike said is explained better by its own phones, however well the
+phrase's fit. Each rival may be held to a threshold of its own (above the model's by its
+`rival_offsets` entry): the phrase itself often fits "hey compute" or "he compute" almost as
+well as its own phones (a weak last syllable, a short "hey"), but "hey, can pewter" only when
+something else was said; `speaker wake phones --rival-ceiling` fits them on the phrases a model
+caught in tuning clips (training/evaluate.py). A model without rivals scores the phrase alone:
+at its surest step, how much more likely was each of its phones than any other, the weakest
+deciding.
 The phrase's phones (several accents' pronunciations), its rivals' and the threshold are in the
 wake model. Three recognizers hear each hit, their log probabilities averaged (PhoneEnsemble):
 `phones.npz`, `phones_more.npz` (twice that speech) and `phones_other.npz` (other speech); what
