@@ -77,11 +77,12 @@ def phone_check_cost(detector, audio: np.ndarray, repeats: int = 10) -> dict[str
     mel = embedder.mel(audio[: int((check.before_s + check.after_s) * 16000)].astype(np.float32))
     steps = check.features(embedder, mel)
     log_probs = check.model.log_probs(steps)
+    check.last_features, check.last_log_probs = steps, log_probs  # what the pair networks hear
     parts = {
         "features": lambda: check.features(embedder, mel),
         "recognizers": lambda: check.model.log_probs(steps),
         "rivals": lambda: check.rival_score(log_probs),
-        "pair networks": lambda: taken_for(detector.model.pairs, steps),
+        "pair networks": lambda: taken_for(detector.model.pairs, check),
         "whole check": lambda: check.score(embedder, mel),
     }
     cost = {}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from speaker.cli import wake_eval
@@ -168,6 +169,8 @@ def run_pair(args: argparse.Namespace) -> int:
         )
     if args.clips < 2:
         raise SpeakerError("--clips must be at least 2")
+    if args.phone_margin is not None and not math.isfinite(args.phone_margin):
+        raise SpeakerError("--phone-margin must be a number (0: the call's path explains it better)")
     try:
         pair, report = train_pair(
             path,
@@ -177,6 +180,7 @@ def run_pair(args: argparse.Namespace) -> int:
             workers=args.workers,
             piper_voices=piper_voices(load_settings(args.config)),
             threshold=args.threshold if args.threshold is not None else PAIR_THRESHOLD,
+            phone_margin=args.phone_margin,
             progress=progress_bar("pair network"),
         )
     except ValueError as exc:
@@ -186,5 +190,10 @@ def run_pair(args: argparse.Namespace) -> int:
     model.pairs = [*others, pair]
     model.save(out)
     print(report.line())
+    if pair.phone_margin is not None:
+        print(
+            f"it turns a hit down only when the phone check, too, hears {call!r}: the phrase's path"
+            f" leading the call's by less than {pair.phone_margin:g}"
+        )
     print(f"wrote {out}: pair networks for {_calls(model)}; measure it: speaker wake eval --model {out}")
     return 0

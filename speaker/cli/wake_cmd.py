@@ -184,7 +184,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Trains a pair network for a wake model: the phrase against CALL said in its place (both"
             " by the training voices, in rooms, often after other talk; the call runs on into more words,"
             " as a sound-alike does in talk). Every hit the phone check passes then goes to it, and"
-            " it turns down those it is sure are the call (score below --threshold). For a"
+            " it turns down those it is sure are the call (score below --threshold), with"
+            " --phone-margin only those the phone check, too, hears as the call. For a"
             " sound-alike that `speaker wake eval` keeps naming among what woke it. The model must"
             " have a phone check; a model may hold several pair networks."
         ),
@@ -203,6 +204,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="turn a hit down when the network's score is below this (0..1, default 0.05: it must be"
         " 95%% sure it heard the call)",
+    )
+    pa.add_argument(
+        "--phone-margin",
+        type=float,
+        metavar="M",
+        help="decide with the phone check: turn a hit down only when the phrase's best path there also"
+        " leads the call's by less than M (0: the call's explains it better). For a call real"
+        " phrases come near, where the network alone would turn some of them down (the shipped"
+        ' model\'s "hey computes": 0)',
     )
     pa.add_argument("--seed", type=int, default=1, help="random seed (the same seed makes the same clips)")
     pa.add_argument("--workers", type=int, help="processes making speech (default: one per core)")

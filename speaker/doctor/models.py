@@ -93,7 +93,10 @@ def check_wake_model(settings: Settings) -> Finding:
         if offsets and max(offsets) > 0:
             stages += f" (each held to its own, up to {model.phones['threshold'] + max(offsets):g})"
         if model.pairs:
-            stages += ", pair networks for " + ", ".join(repr(pair.phrase) for pair in model.pairs)
+            stages += ", pair networks for " + ", ".join(
+                repr(pair.phrase) + (" (with the phone check)" if pair.phone_margin is not None else "")
+                for pair in model.pairs
+            )
     message = f"wake model for {model.phrase!r}: {path} ({stages})"
     return Finding("model", "ok", message)
 

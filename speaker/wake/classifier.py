@@ -298,13 +298,14 @@ class ClassifierWakeWord:
         """What a pair network took a hit the phone check passed for, said for `speaker wake test`;
         None if none did."""
         assert self.model is not None
-        if not self.model.pairs or check.last_features is None:
+        if not self.model.pairs:
             return None
-        taken = taken_for(self.model.pairs, check.last_features)
+        taken = taken_for(self.model.pairs, check)
         if taken is None:
             return None
         pair, score = taken
-        return f"taken for {pair.phrase!r} by its pair network ({score:.2f})"
+        agreed = " and the phone check" if pair.phone_margin is not None else ""
+        return f"taken for {pair.phrase!r} by its pair network ({score:.2f}){agreed}"
 
     def _check_phones(self, stream: EmbeddingStream, window_end: float) -> Detection | None:
         """A hit waits until the phone check can hear `after_s` past it; then it counts or not."""

@@ -71,6 +71,11 @@ class WakeModel:
     # threshold of its own}; None: no such check
     phones: dict[str, Any] | None = None
     pairs: list[WakeModel] = field(default_factory=list)  # pair networks, each for its call (pairs.py)
+    # A pair network's (pairs.py) call as phones (its pronunciations), and how far the phrase's
+    # path may lead the call's in the phone check for the network to turn a hit down: None, it
+    # decides alone
+    call_phones: list[list[str]] = field(default_factory=list)
+    phone_margin: float | None = None
 
     @property
     def span(self) -> int:
@@ -114,7 +119,8 @@ class WakeModel:
             header["phones"] = self.phones
         if self.pairs:
             header["pairs"] = [
-                {"call": pair.phrase, **pair._network(f"p{k}_", arrays)} for k, pair in enumerate(self.pairs)
+                {"call": pair.phrase, **pair._network(f"p{k}_", arrays), **pair._with_phones()}
+                for k, pair in enumerate(self.pairs)
             ]
         return npzfile.write(path, arrays, header)
 
@@ -125,6 +131,12 @@ class WakeModel:
             arrays[f"{prefix}w{i}"] = weights.astype(np.float32)
             arrays[f"{prefix}b{i}"] = bias.astype(np.float32)
         return {"windows": self.windows, "threshold": self.threshold, "layers": len(self.layers)}
+
+    def _with_phones(self) -> dict[str, Any]:
+        """A pair network's header fields for deciding with the phone check (none if it decides alone)."""
+        if self.phone_margin is None:
+            return {}
+        return {"call_phones": self.call_phones, "phone_margin": self.phone_margin}
 
     @classmethod
     def _from(
@@ -161,10 +173,8 @@ class WakeModel:
                 model.alternate = cls._from(model.phrase, alt, arrays, "a_")
                 if alt.get("verifier") is not None:
                     model.alternate.verifier = cls._from(model.phrase, alt["verifier"], arrays, "av_")
-            model.pairs = [
-                cls._from(str(fields["call"]), fields, arrays, f"p{k}_")
-                for k, fields in enumerate(header.get("pairs") or [])
-            ]
+            pairs = header.get("pairs") or []
+            model.pairs = [_pair(fields, arrays, f"p{k}_") for k, fields in enumerate(pairs)]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"wake model {path} is incomplete (missing {exc}): {FIX}") from exc
         model.check(path)
@@ -198,6 +208,17 @@ class WakeModel:
             pair.check(path, f" (its pair network for {pair.phrase!r})")
         if self.pairs and self.phones is None:
             raise ModelError(f"wake model {path} has pair networks but no phone check to hear with: {FIX}")
+
+
+def _pair(fields: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str) -> WakeModel:
+    """A pair network from its header fields (a ValueError when its phone fields do not fit)."""
+    pair = WakeModel._from(str(fields["call"]), fields, arrays, prefix)
+    if fields.get("phone_margin") is not None:
+        pair.phone_margin = float(fields["phone_margin"])
+        pair.call_phones = [[str(p) for p in seq] for seq in fields["call_phones"]]
+        if not pair.call_phones or not all(pair.call_phones) or not np.isfinite(pair.phone_margin):
+            raise ValueError(f"the call phones or phone margin of the pair network for {pair.phrase!r}")
+    return pair
 
 
 def _phone_check(fields: Any) -> dict[str, Any] | None:

@@ -305,6 +305,7 @@ class PhoneCheck:
     best_rival: list[str] | None = None  # the phones of the rival that fit best when it last scored
     last_margins: np.ndarray | None = None  # the phrase's path less each rival's, when it last scored
     last_features: np.ndarray | None = None  # what the recognizer heard when it last scored (pairs.py)
+    last_log_probs: np.ndarray | None = None  # what it made of that
 
     def features(self, embedder: Embedder, mel: np.ndarray) -> np.ndarray:
         return features(embedder, mel, self.model.mel_frames)
@@ -314,7 +315,7 @@ class PhoneCheck:
         explains them best (log probability of the best path with each). Without: how surely the
         phrase's weakest phone was heard (its margin over any other phone at its surest step)."""
         self.last_features = self.features(embedder, mel)
-        log_probs = self.model.log_probs(self.last_features)
+        log_probs = self.last_log_probs = self.model.log_probs(self.last_features)
         if self.rivals:
             return self.rival_score(log_probs)
         path, confidences = max((align(log_probs, seq) for seq in self.sequences), key=lambda r: r[0])
@@ -331,6 +332,16 @@ class PhoneCheck:
         best = int(held.argmax())
         self.best_rival = [self.model.inventory[c - 1] for c in self.rivals[best]]
         return float(own - held[best]) if own > float("-inf") else float("-inf")
+
+    def lead_over(self, call: list[list[str]]) -> float | None:
+        """At the hit it last scored: how much better the phrase's best path explains it than the
+        best of `call`'s pronunciations (negative: the call's does); None when nothing was scored
+        or none of them is in the recognizer's phones."""
+        sequences = [s for s in (self.model.ids(p) for p in call) if s]
+        if self.last_log_probs is None or not sequences:
+            return None
+        paths = path_scores(self.last_log_probs, self.sequences + sequences)
+        return float(paths[: len(self.sequences)].max() - paths[len(self.sequences) :].max())
 
 
 def phone_check(

@@ -21,7 +21,7 @@ from speaker.wake.classifier import PHRASE_END_OFFSET
 from speaker.wake.features import RATE, Embedder, mel_frame_at, window_end_seconds
 from speaker.wake.model import WakeModel, sequences
 from speaker.wake.pairs import PAIR_ROWS, PAIR_THRESHOLD, pair_input
-from speaker.wake.phones import features
+from speaker.wake.phones import features, pronunciations
 from speaker.wake.training.dataset import ClipMaker, Recipe, in_workers
 from speaker.wake.training.fit import fit_network
 
@@ -123,13 +123,18 @@ def train_pair(
     piper_voices: tuple[str, ...] = (),
     epochs: int = 40,
     threshold: float = PAIR_THRESHOLD,
+    phone_margin: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[WakeModel, PairReport]:
-    """A pair network telling the model's phrase from `call`, from `clips` clips of each; a
-    ValueError when the clips give too little to learn from."""
+    """A pair network telling the model's phrase from `call`, from `clips` clips of each; with
+    `phone_margin`, one that decides with the phone check (pairs.py). A ValueError when the clips
+    give too little to learn from."""
     model = WakeModel.load(model_path)
     if model.phones is None:
         raise ValueError("the model has no phone check: a pair network hears what it computes")
+    call_phones = pronunciations(call) if phone_margin is not None else []
+    if phone_margin is not None and not call_phones:
+        raise ValueError("espeak-ng gives no phones for it")
     recipe = Recipe(
         model.phrase, evaluation=False, piper_voices=piper_voices, call=call, flow_share=FLOW_SHARE
     )
@@ -164,6 +169,7 @@ def train_pair(
         progress=epoch_progress,
     )
     pair = WakeModel(call, PAIR_ROWS, layers, mean, scale, threshold=threshold)
+    pair.call_phones, pair.phone_margin = call_phones, phone_margin
     scores, said = pair.scores(x[shown]), labels[shown]
     report = PairReport(
         call,
