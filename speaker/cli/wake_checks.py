@@ -68,6 +68,12 @@ def run_phones(args: argparse.Namespace) -> int:
     threshold = args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD)
     if args.rival_ceiling is not None and args.rival_ceiling < threshold:
         raise SpeakerError(f"--rival-ceiling {args.rival_ceiling:g} is below the threshold {threshold:g}")
+    if args.determiner_ceiling is not None and args.rival_ceiling is None:
+        raise SpeakerError("--determiner-ceiling goes with --rival-ceiling (it fits the determiners' rivals)")
+    if args.determiner_ceiling is not None and args.determiner_ceiling < threshold:
+        raise SpeakerError(
+            f"--determiner-ceiling {args.determiner_ceiling:g} is below the threshold {threshold:g}"
+        )
     heard_after = old.get("after_s", AFTER_S)
     after = args.after if args.after is not None else heard_after
     if model.pairs and after != heard_after:
@@ -106,7 +112,8 @@ def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
     import numpy as np
     from tqdm import tqdm
 
-    from speaker.wake.phones import load_bundled_recognizers, phone_check
+    from speaker.wake.phones import load_bundled_recognizers, phone_check, rival_pronunciations
+    from speaker.wake.soundalikes import determiner_calls
     from speaker.wake.training.evaluate import caught_margins, fit_rival_offsets, stored_offsets
 
     threshold = model.phones["threshold"]
@@ -120,20 +127,28 @@ def _fit_rivals(model, out: Path, args: argparse.Namespace) -> list[float]:
                 workers=args.workers,
                 progress=wake_eval.clip_progress(bar),
             )
+    # the margins are in the order of the check the detector built from these settings
+    check = phone_check(load_bundled_recognizers(), model.phones)
+    ceilings = np.full(len(check.rivals), float(args.rival_ceiling))
+    if args.determiner_ceiling is not None:
+        said = model.phones["pronunciations"]
+        determined = {check.model.ids(p) for p in rival_pronunciations(determiner_calls(model.phrase), said)}
+        ceilings[[k for k, rival in enumerate(check.rivals) if rival in determined]] = args.determiner_ceiling
     try:
-        fitted = fit_rival_offsets(margins, threshold, args.rival_ceiling)
+        fitted = fit_rival_offsets(margins, threshold, ceilings)
     except ValueError:
         raise SpeakerError(
             f"the model caught none of the {phrases} phrases: no rival thresholds fitted"
         ) from None
-    top = float(args.rival_ceiling - threshold)
+    held = ceilings - threshold
+    determiners = "" if args.determiner_ceiling is None else f"; the determiners' {args.determiner_ceiling:g}"
     print(
         f"rivals' thresholds from {len(margins)} hits on {phrases} phrases (seeds"
-        f" {' '.join(map(str, args.fit_seeds))}): {int(np.sum(fitted >= top - 1e-9))} of {len(fitted)}"
-        f" at {args.rival_ceiling:g}, {int(np.sum(fitted <= 1e-9))} at {threshold:g}, the rest between"
+        f" {' '.join(map(str, args.fit_seeds))}): {int(np.sum(fitted >= held - 1e-9))} of {len(fitted)}"
+        f" at their ceiling ({args.rival_ceiling:g}{determiners}), {int(np.sum(fitted <= 1e-9))} at"
+        f" {threshold:g}, the rest between"
     )
-    # the margins are in the order of the check the detector built from these settings
-    return stored_offsets(phone_check(load_bundled_recognizers(), model.phones), model.phones, fitted)
+    return stored_offsets(check, model.phones, fitted)
 
 
 def _calls(model) -> str:

@@ -163,6 +163,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " --fit-positives phrases of each --fit-seeds clips; a few minutes)",
     )
     ph.add_argument(
+        "--determiner-ceiling",
+        type=phone_threshold,
+        metavar="D",
+        help="with --rival-ceiling: the rivals that put a determiner in place of the phrase's first"
+        ' word ("his computer") may be held up to D instead (e.g. 0: none of them may explain the'
+        " audio better than the phrase); the phrase never comes near them",
+    )
+    ph.add_argument(
         "--fit-seeds",
         type=int,
         nargs="+",
@@ -254,7 +262,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     print(
         "and hold each of its phone check's rivals to a threshold of its own (fewer near-miss wakes):"
-        f" speaker wake phones {out} --rival-ceiling -5"
+        f" speaker wake phones {out} --rival-ceiling -5 --determiner-ceiling 0"
     )
     print(
         "and if what woke it in `speaker wake eval` is mostly one sound-alike, teach it that one:"

@@ -48,11 +48,21 @@ def rival_calls(phrase: str) -> list[str]:
     for k in range(1, len(words)):
         rest = [words[1:k] + [alt] + words[k + 1 :] for alt in swaps[k]]
         calls |= {" ".join([first, *r]) for first in [words[0], *swaps[0]] for r in rest}
+    return sorted(calls | set(determiner_calls(phrase)))
+
+
+def determiner_calls(phrase: str) -> list[str]:
+    """The phrase's later words after each determiner ("his computer"), not after its own first
+    word nor one said the same way; none for a one-word phrase (rival_calls)."""
+    words = phrase.lower().split()
+    if len(words) < 2:
+        return []
     said_first = _dictionary().get(words[0])
-    for determiner in DETERMINERS:
-        if determiner != words[0] and (said_first is None or _dictionary().get(determiner) != said_first):
-            calls.add(" ".join([determiner, *words[1:]]))
-    return sorted(calls)
+    return [
+        " ".join([determiner, *words[1:]])
+        for determiner in DETERMINERS
+        if determiner != words[0] and (said_first is None or _dictionary().get(determiner) != said_first)
+    ]
 
 
 def _edit_distance(a: list[str], b: list[str], limit: int) -> int:

@@ -360,13 +360,14 @@ def stored_offsets(check: PhoneCheck, settings: dict, fitted: np.ndarray) -> lis
     return out
 
 
-def fit_rival_offsets(margins: np.ndarray, threshold: float, ceiling: float) -> np.ndarray:
+def fit_rival_offsets(margins: np.ndarray, threshold: float, ceiling: float | np.ndarray) -> np.ndarray:
     """Each rival's offset above `threshold`, from the margins (phrase path less rival path) of
     phrases the model caught, a row each: the rival's threshold is the lowest margin any of them
-    had against it, but not below `threshold` nor above `ceiling`. A rival the phrase itself
-    comes near is held to `threshold`; one it never comes near, to `ceiling`."""
-    if ceiling < threshold:
-        raise ValueError(f"the rivals' ceiling {ceiling:g} is below the threshold {threshold:g}")
+    had against it, but not below `threshold` nor above `ceiling` (one for all, or one per
+    rival). A rival the phrase itself comes near is held to `threshold`; one it never comes near,
+    to its ceiling."""
+    if np.min(ceiling) < threshold:
+        raise ValueError(f"the rivals' ceiling {np.min(ceiling):g} is below the threshold {threshold:g}")
     margins = np.asarray(margins, np.float64)
     margins = margins[np.isfinite(margins).all(axis=1)] if margins.ndim == 2 else margins[:0]
     if not len(margins):
