@@ -145,7 +145,7 @@ def test_each_rival_may_be_held_to_a_threshold_of_its_own(recognizer: PhoneModel
     caught = np.array([[-2.0, 30.0, -14.0], [-6.0, 9.0, 1.0], [0.0, float("-inf"), 0.0]])
     assert fit_rival_offsets(caught, -10.0, -3.0).tolist() == [4.0, 7.0, 0.0]
     # each rival with a ceiling of its own
-    assert fit_rival_offsets(caught, -10.0, np.array([-3.0, 0.0, -3.0])).tolist() == [4.0, 9.0, 0.0]
+    assert fit_rival_offsets(caught, -10.0, np.array([-3.0, 20.0, -3.0])).tolist() == [4.0, 19.0, 0.0]
     with pytest.raises(ValueError, match="below the threshold"):
         fit_rival_offsets(caught, -10.0, np.array([-3.0, -12.0, -3.0]))
     with pytest.raises(ValueError, match="below the threshold"):
