@@ -18,8 +18,8 @@ from speaker.wake.features import EMBEDDING_DIM, RATE, Embedder
 from speaker.wake.model import WakeModel
 from speaker.wake.pairs import PAIR_ROWS, PAIR_THRESHOLD, pair_input, taken_for
 from speaker.wake.phones import PhoneCheck, load_bundled_recognizers, phone_check, pronunciations
-from speaker.wake.soundalikes import similar_words
 from speaker.wake.training.dataset import ClipMaker, Recipe
+from speaker.wake.training.evaluate import evaluation_recipe
 
 
 def _pair(call: str, weight: float, threshold: float = PAIR_THRESHOLD, bias: float = 0.0) -> WakeModel:
@@ -213,7 +213,7 @@ def test_the_shipped_hey_computes_pair_network_turns_down_what_the_phone_check_a
     assert next(p for p in detector.model.pairs if p.phrase == "hey computes").phone_margin == 0.0
     # "hey computes and then nothing" in rooms, by voices held out of training (the four such
     # clips of `speaker wake eval --seed 10` and `--seed 101` that woke the model without it)
-    maker = ClipMaker(Recipe("hey computer", evaluation=True, similar=tuple(similar_words("hey computer"))))
+    maker = ClipMaker(evaluation_recipe("hey computer"))
     clips = [maker.make(("near", seed)) for seed in (10800302, 101800367, 101800892, 101801069)]
     assert all("hey computes and then nothing" in [said for *_, said in clip.said] for clip in clips)
     heard = [AudioChunk.from_array(clip.audio, RATE) for clip in clips]

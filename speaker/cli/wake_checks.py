@@ -66,14 +66,14 @@ def run_phones(args: argparse.Namespace) -> int:
         raise SpeakerError("--fit-positives must be at least 1")
     old = model.phones or {}
     threshold = args.threshold if args.threshold is not None else old.get("threshold", DEFAULT_THRESHOLD)
-    if args.rival_ceiling is not None and args.rival_ceiling < threshold:
-        raise SpeakerError(f"--rival-ceiling {args.rival_ceiling:g} is below the threshold {threshold:g}")
     if args.determiner_ceiling is not None and args.rival_ceiling is None:
         raise SpeakerError("--determiner-ceiling goes with --rival-ceiling (it fits the determiners' rivals)")
-    if args.determiner_ceiling is not None and args.determiner_ceiling < threshold:
-        raise SpeakerError(
-            f"--determiner-ceiling {args.determiner_ceiling:g} is below the threshold {threshold:g}"
-        )
+    for option, ceiling in (
+        ("--rival-ceiling", args.rival_ceiling),
+        ("--determiner-ceiling", args.determiner_ceiling),
+    ):
+        if ceiling is not None and ceiling < threshold:
+            raise SpeakerError(f"{option} {ceiling:g} is below the threshold {threshold:g}")
     heard_after = old.get("after_s", AFTER_S)
     after = args.after if args.after is not None else heard_after
     if model.pairs and after != heard_after:

@@ -229,16 +229,17 @@ class Clips:
     workers: int | None = None  # processes (None: one per core, at most 4)
 
 
+def evaluation_recipe(phrase: str, talk_below_db: float | None = None) -> Recipe:
+    """How `speaker wake eval` makes its clips for `phrase`: held-out voices and sentences, near
+    misses with words that sound like the phrase's."""
+    return Recipe(phrase, evaluation=True, similar=tuple(similar_words(phrase)), talk_below_db=talk_below_db)
+
+
 def _setup(
     model_path: Path, clips: Clips, thresholds: Thresholds
 ) -> tuple[ClassifierWakeWord, Recipe, list[tuple[str, int]]]:
     detector = _detector(model_path, thresholds)
-    recipe = Recipe(
-        detector.phrase,
-        evaluation=True,
-        similar=tuple(similar_words(detector.phrase)),
-        talk_below_db=clips.talk_below_db,
-    )
+    recipe = evaluation_recipe(detector.phrase, clips.talk_below_db)
     clip_seconds = 12.0
     ordinary = round(clips.ordinary_hours * 3600 / clip_seconds)
     near = round(clips.near_hours * 3600 / clip_seconds)
